@@ -1,0 +1,80 @@
+"""Which categories are scored, and their weights from the year's reweighting table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ..context import CategoryScore, Context
+from ..errors import MipsError
+from ..inputs import PROFILE_FLAGS
+
+
+class NoReweightingRow(MipsError):
+    """The rulebook's table has no row for the categories this submission is scored on."""
+
+
+@dataclass(frozen=True)
+class Weighting:
+    weights: dict[str, Decimal]
+    reweighted: dict[str, bool]
+    neutral: bool
+    table: str
+    row_label: str
+
+
+def eligibility_facts(ctx: Context, categories: dict[str, CategoryScore]) -> dict[str, Any]:
+    """The names a reweighting condition may read (see engine.inputs)."""
+    facts: dict[str, Any] = {name: ctx.flag(name) for name in PROFILE_FLAGS}
+    facts.update({
+        "entity_type": ctx.submission.entity_type,
+        "clinicianType": ctx.profile.get("clinicianType", ""),
+        "clinicianCount": ctx.profile.get("clinicianCount", 0),
+        "eucApproved": list(ctx.profile.get("eucApproved", [])),
+        "facility_based": bool(ctx.profile.get("facilityBased")),
+        "submitted_any": any(c.submitted for c in categories.values()),
+    })
+    for name, category in categories.items():
+        facts[f"submitted_{name}"] = category.submitted
+    return facts
+
+
+def _evaluate(ctx: Context, address: str, facts: dict[str, Any]) -> Any:
+    rule = ctx.book.rule(address)
+    own_file = address.split(".")[0]
+    names = {n: ctx.book.value(f"{own_file}.{n}") for n in rule.expression.names
+             if f"{own_file}.{n}" in ctx.book.params}
+    return rule.expression.evaluate({**facts, **names})
+
+
+def weigh(ctx: Context, categories: dict[str, CategoryScore]) -> tuple[Weighting, dict[str, Any]]:
+    facts = eligibility_facts(ctx, categories)
+    facts["automatic_euc"] = bool(_evaluate(ctx, "weights.automatic_euc", facts))
+    ctx.trace.add("eligibility.automatic_euc", facts["automatic_euc"], ["weights.automatic_euc"],
+                  {"entity_type": facts["entity_type"]}, ctx.book.rule("weights.automatic_euc").note or "")
+    reweighted = {}
+    for name in ctx.value("program.categories"):
+        address = f"weights.reweight_when.{name}"
+        reweighted[name] = bool(_evaluate(ctx, address, facts)) if address in ctx.book.rules else False
+        used = {n: facts[n] for n in ctx.book.rule(address).expression.names if n in facts} \
+            if address in ctx.book.rules else {}
+        ctx.trace.add(f"{name}.reweighted", reweighted[name], [address] if address in ctx.book.rules else [],
+                      used, f"{name} {'is not scored (weight redistributed)' if reweighted[name] else 'is scored'}")
+    scored = {n for n, r in reweighted.items() if not r}
+    tables = [a for a in ctx.book.params if a.startswith("weights.tables.")]
+    for address in tables:
+        if not _evaluate(ctx, f"{address}.applies_when", facts):
+            continue
+        for row in ctx.value(address):
+            if set(row["scored"]) == scored:
+                weights = {c: Decimal(str(w)) for c, w in row["weights"].items()}
+                for category, weight in weights.items():
+                    ctx.trace.add(f"{category}.weight", weight, [address],
+                                  {"scored": sorted(scored)}, f"row \"{row['label']}\"")
+                neutral = row["adjustment"] == "neutral"
+                return Weighting(weights, reweighted, neutral, address, row["label"]), facts
+        raise NoReweightingRow(f"{ctx.book.param(address).file}: table {address} has no row for scored "
+                               f"categories {sorted(scored)} ({ctx.submission.entity_type})")
+    raise NoReweightingRow(f"no reweighting table of {ctx.book.display_path} applies to entity type "
+                           f"{ctx.submission.entity_type}")

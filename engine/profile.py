@@ -1,0 +1,55 @@
+"""Clinician profiles: the facts CMS knows about a clinician that a submission does not carry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Location, ProfileError
+from .schemas import schema_errors
+
+# Eligibility API fields that carry over to the profile unchanged.
+_SCENARIO_KEYS = ("smallGroupPractitioner", "ruralClinician", "hpsaClinician", "nonPatientFacing",
+                  "hospitalBasedClinician", "ambulatorySurgicalCenter")
+
+
+def _from_eligibility_response(doc: dict) -> dict:
+    """Take the first organization's scenario from a QPP Eligibility API response."""
+    organizations = doc.get("data", {}).get("organizations") or []
+    if not organizations:
+        return {}
+    organization = organizations[0]
+    scenario = organization.get("individualScenario") or organization.get("groupScenario") or {}
+    profile = {k: scenario[k] for k in _SCENARIO_KEYS if isinstance(scenario.get(k), bool)}
+    if scenario.get("isFacilityBased") and isinstance(scenario.get("facilityBasedScore"), int | float):
+        profile["facilityBased"] = {"qualityScore": scenario["facilityBasedScore"]}
+    return profile
+
+
+def load_profile(path: Path | str | None) -> dict[str, Any]:
+    """Read a profile YAML/JSON file (the project's format, or an Eligibility API response)."""
+    if path is None:
+        return {}
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        doc = yaml.safe_load(text) or {}
+    except OSError as exc:
+        raise ProfileError(Location(name), f"cannot read file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ProfileError(Location(name, mark.line + 1 if mark else None), "not valid YAML or JSON") from None
+    return check_profile(doc, name)
+
+
+def check_profile(doc: Any, name: str = "<profile>") -> dict[str, Any]:
+    if isinstance(doc, dict) and isinstance(doc.get("data"), dict) and "organizations" in doc["data"]:
+        doc = _from_eligibility_response(doc)
+    problems = schema_errors("profile.schema.json", doc)
+    if problems:
+        message, hint, pointer = problems[0]
+        raise ProfileError(Location(name, pointer=pointer), message, hint)
+    return json.loads(json.dumps(doc))
