@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .errors import Location, SubmissionError
+from .locations import available_years
 from .profile import check_profile, load_profile
 from .rulebook import Rulebook, load_rulebook
 from .scoring import Result, score_submission
@@ -40,6 +42,11 @@ def score(
     """
     items = submission if isinstance(submission, list) else [submission]
     merged = merge_submissions([_as_submission(i) for i in items])
+    if year is None and merged.performance_year not in available_years():
+        raise SubmissionError(
+            Location(merged.sources[0], pointer="$.performanceYear"),
+            f"performance year {merged.performance_year} has no rulebook",
+            f"rulebooks exist for {', '.join(map(str, available_years()))}")
     book = year if isinstance(year, Rulebook) else load_rulebook(
         year if year is not None else merged.performance_year, overrides, as_of)
     facts = check_profile(profile) if isinstance(profile, dict) else load_profile(profile)

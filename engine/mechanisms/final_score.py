@@ -34,7 +34,7 @@ def final_score(ctx: Context, categories: dict[str, CategoryScore], weighting: W
     for name, category in categories.items():
         points = category.percent * weighting.weights[name] / HUNDRED
         contributions[name] = points
-        ctx.trace.add(f"{name}.points", points, [weighting.table],
+        ctx.trace.add(f"{name}.contribution", points, [weighting.table],
                       {"percent": category.percent, "weight": weighting.weights[name]},
                       f"{name} percent x weight")
     if weighting.neutral:

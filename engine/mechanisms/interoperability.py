@@ -25,7 +25,7 @@ def _gather(ctx: Context) -> tuple[dict[str, Any], dict[str, str], list[str], bo
     any_set = False
     for measurement_set in ctx.sets("pi"):
         if ctx.submission.entity_type not in allowed:
-            ctx.issue(measurement_set.path, f"a {ctx.submission.entity_type} entity may not submit Promoting "
+            ctx.issue(measurement_set.path, f"entity type {ctx.submission.entity_type} may not submit Promoting "
                       f"Interoperability data in {ctx.book.year}; this measurement set is not scored",
                       measurement_set.source)
             continue

@@ -1,0 +1,148 @@
+"""The ``mips`` command: score, explain, validate and import, with located errors and Unix exit codes.
+
+Exit codes: 0 done; 1 the rulebook is invalid; 2 the input was refused (a message says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .api import score
+from .errors import MipsError, OverrideError, RulebookErrors
+from .explain import render
+from .rulebook import load_rulebook, parse_override
+from .scoring import Result
+
+EXIT_RULEBOOK, EXIT_INPUT = 1, 2
+
+
+def _overrides(items: Sequence[str] | None) -> dict:
+    return dict(parse_override(i) for i in items or [])
+
+
+def _score(args: argparse.Namespace) -> Result:
+    year = args.year if args.year is not None else None
+    return score([Path(p) for p in args.submissions], year=year, profile=args.profile,
+                 overrides=_overrides(args.set), as_of=args.as_of)
+
+
+def _summary(result: Result) -> str:
+    d = result.document
+    lines = [f"MIPS {d['rulebook']['year']} final score: {_n(d['final_score'])}"
+             + (" (neutral: fewer than two categories scored)" if d["neutral"] else "")]
+    lines.append(f"{'category':<28}{'score %':>10}{'weight %':>10}{'points':>10}")
+    for category in d["categories"].values():
+        if category["reweighted"]:
+            lines.append(f"{category['title']:<28}{'N/A':>10}{'0':>10}{'-':>10}")
+        else:
+            lines.append(f"{category['title']:<28}{_n(category['percent']):>10}{_n(category['weight']):>10}"
+                         f"{_n(category['points']):>10}")
+    lines.append(f"{'Complex patient bonus':<28}{'':>20}{_n(d['complex_patient_bonus']):>10}")
+    p = d["payment"]
+    lines.append(f"Payment adjustment ({d['rulebook']['payment_year']}): {p['band'].replace('_', ' ')}, "
+                 f"{_n(p['adjustment_before_scaling'])} % + exceptional {_n(p['exceptional_before_scaling'])} % "
+                 "before scaling")
+    lines.append(f"Reweighting: {d['reweighting']['row']} ({d['reweighting']['table']})")
+    for issue in d["issues"]:
+        lines.append(f"input problem: {issue['file']} {issue['path']}: {issue['message']}")
+    return "\n".join(lines) + "\n"
+
+
+def _n(value: float | int) -> str:
+    return f"{value:.4f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    result = _score(args)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result.document, indent=2, sort_keys=False) + "\n")
+    elif args.format == "text":
+        sys.stdout.write(_summary(result))
+    else:
+        sys.stdout.write(render(result.document, args.format))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    sys.stdout.write(render(_score(args).document, args.format))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    book = load_rulebook(args.rulebook, _overrides(args.set))
+    flagged = book.unverified()
+    print(f"{book.display_path}: valid ({len(book.params)} values, {len(book.rules)} formulas, "
+          f"{len(book.reference.quality)} quality measures, {len(book.reference.benchmarks)} benchmarks; "
+          f"{book.checksum})")
+    print(f"{len(flagged)} values still marked unverified:")
+    for item in flagged:
+        print(f"  {item.file}:{item.line} {item.address}: {item.unverified}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importer import run
+
+    print(run(Path(args.source), args.year, args.version, args.commit, Path(args.out) if args.out else None))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mips", description="Score MIPS submissions from yearly YAML rulebooks.")
+    parser.add_argument("--version", action="version", version=f"mips {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def scoring(name: str, help_text: str, formats: tuple[str, ...], default: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("submissions", nargs="+", metavar="SUBMISSION.json",
+                       help="QPP submission JSON; several files of one entity and year are merged")
+        p.add_argument("--year", help="performance year or rulebook folder (default: the submission's year)")
+        p.add_argument("--profile", help="YAML/JSON file of facts the submission does not carry")
+        p.add_argument("--set", action="append", metavar="ADDRESS=VALUE",
+                       help="what-if: replace a rulebook value, e.g. payment.performance_threshold=60")
+        p.add_argument("--as-of", help="score with the rules as amended on this date (YYYY-MM-DD)")
+        p.add_argument("--format", choices=formats, default=default)
+        return p
+
+    scoring("score", "print the final score, category scores and payment band", ("text", "json", "md"),
+            "text").set_defaults(run=cmd_score)
+    scoring("explain", "print the feedback text explaining every number", ("text", "md"),
+            "text").set_defaults(run=cmd_explain)
+    v = sub.add_parser("validate", help="check a rulebook and list its unverified values")
+    v.add_argument("rulebook", help="a year (2020) or a rulebook folder (rules/2020)")
+    v.add_argument("--set", action="append", metavar="ADDRESS=VALUE")
+    v.set_defaults(run=cmd_validate)
+    i = sub.add_parser("import-cms-data", help="import CMS qpp-measures-data files into a rulebook folder")
+    i.add_argument("source", help="folder with measures-data.json, <year>.json and pi-measures.csv")
+    i.add_argument("--year", type=int, required=True)
+    i.add_argument("--version", required=True, help="the qpp-measures-data release, e.g. v11.1.0")
+    i.add_argument("--commit", help="the upstream commit the files come from")
+    i.add_argument("--out", help="output file (default rules/<year>/reference/cms-measures.json)")
+    i.set_defaults(run=cmd_import)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except RulebookErrors as exc:
+        print(f"mips: the rulebook has {len(exc.errors)} problem(s):", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error}", file=sys.stderr)
+        return EXIT_RULEBOOK
+    except OverrideError as exc:
+        print(f"mips: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except MipsError as exc:
+        print(f"mips: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
