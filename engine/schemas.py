@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,12 @@ from .locations import schemas_dir
 from .yamlsource import pointer_join
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(relative: str) -> Draft202012Validator:
     """A validator for ``schemas/<relative>``, with sibling schemas resolvable by ``$id``."""
     path = schemas_dir() / relative

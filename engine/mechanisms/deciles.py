@@ -256,7 +256,8 @@ def score(ctx: Context, category: str = "quality") -> CategoryScore:
     bonus = _bonuses(ctx, candidates, required, denominator) if denominator else {}
     submitted = bool(items)
     if ctx.flag("smallGroupPractitioner") and submitted:
-        bonus["small_practice"] = ctx.trace.add("quality.bonus.small_practice", ctx.number("quality.small_practice_bonus"),
+        small_bonus = ctx.number("quality.small_practice_bonus")
+        bonus["small_practice"] = ctx.trace.add("quality.bonus.small_practice", small_bonus,
                                                 ["quality.small_practice_bonus"], {},
                                                 "small practice that submitted quality data")
     if denominator > 0:
@@ -273,7 +274,7 @@ def score(ctx: Context, category: str = "quality") -> CategoryScore:
         facility_percent = Decimal(str(facility["qualityScore"]))
         rules.append("quality.facility_based")
         if facility_percent >= percent:
-            note = f"facility-based score {facility_percent} % (higher than the {_pct(percent)} from submitted measures)"
+            note = f"facility-based score {facility_percent} % (at least the {_pct(percent)} from submitted measures)"
             percent = facility_percent
         else:
             note += f"; higher than the facility-based score {facility_percent} %"

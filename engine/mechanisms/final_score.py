@@ -39,8 +39,8 @@ def final_score(ctx: Context, categories: dict[str, CategoryScore], weighting: W
                       f"{name} percent x weight")
     if weighting.neutral:
         threshold = ctx.number("payment.performance_threshold")
-        return ctx.trace.add("final_score", threshold, ["final.neutral_final_score", "weights.minimum_scored_categories",
-                                                       "payment.performance_threshold"],
+        rules = ["final.neutral_final_score", "weights.minimum_scored_categories", "payment.performance_threshold"]
+        return ctx.trace.add("final_score", threshold, rules,
                              {"row": weighting.row_label},
                              "fewer than two categories scored, so the final score equals the performance threshold")
     total = sum(contributions.values(), ZERO) + bonus
@@ -92,7 +92,8 @@ def payment(ctx: Context, score: Decimal) -> dict[str, Any]:
     return {
         "band": band, "adjustment_before_scaling": adjustment, "exceptional_before_scaling": exceptional,
         "scaling_factor": scaling, "exceptional_scaling_factor": exceptional_scaling, "total": total,
-        "display": {"adjustment": _display(ctx, scaled), "exceptional": _display(ctx, exceptional * exceptional_scaling),
+        "display": {"adjustment": _display(ctx, scaled),
+                    "exceptional": _display(ctx, exceptional * exceptional_scaling),
                     "total": _display(ctx, total)},
         "performance_threshold": threshold, "additional_performance_threshold": additional,
         "scaling_factor_unverified": bool(ctx.book.param("payment.scaling_factor").unverified),

@@ -1,0 +1,148 @@
+"""Scoring through the Python API: submissions in every accepted form, refusals, PI arithmetic, payment."""
+
+from __future__ import annotations
+
+import copy
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from engine import explain, load, score
+from engine.errors import SubmissionError
+from engine.schemas import validator
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "2020-individual-quality-ia-pi.json"
+PI_ONLY_WE14 = {
+    "entityType": "group", "taxpayerIdentificationNumber": "000111222", "performanceYear": 2020,
+    "measurementSets": [{
+        "category": "pi", "submissionMethod": "electronicHealthRecord", "cehrtId": "0015H8ABCD12345",
+        "measurements": [
+            {"measureId": "PI_PPHI_1", "value": True}, {"measureId": "PI_INFBLO_1", "value": True},
+            {"measureId": "PI_ONCDIR_1", "value": True},
+            {"measureId": "PI_EP_1", "value": {"numerator": 49, "denominator": 115}},
+            {"measureId": "PI_HIE_1", "value": {"numerator": 1123, "denominator": 1951}},
+            {"measureId": "PI_HIE_4", "value": {"numerator": 923, "denominator": 951}},
+            {"measureId": "PI_PEA_1", "value": {"numerator": 861, "denominator": 1809}},
+            {"measureId": "PI_PHCDRR_1", "value": True},
+        ],
+    }],
+}
+
+
+@pytest.fixture(scope="module")
+def book():
+    return load(2020)
+
+
+def test_pi_points_round_to_whole_numbers_as_in_cms_example(book) -> None:
+    # CMS scoring example: 4 + 12 + 19 + 19 + public health; here one registry (5): 59 points.
+    result = score(PI_ONLY_WE14, book)
+    assert result.category("pi")["percent"] == 4 + 12 + 19 + 19 + 5
+
+
+def test_pi_one_point_minimum_with_a_numerator(book) -> None:
+    doc = copy.deepcopy(PI_ONLY_WE14)
+    doc["measurementSets"][0]["measurements"][3]["value"] = {"numerator": 1, "denominator": 300}
+    result = score(doc, book)
+    assert result.category("pi")["percent"] == 1 + 12 + 19 + 19 + 5
+
+
+def test_result_document_matches_its_schema(book) -> None:
+    document = score(EXAMPLE, book).document
+    errors = list(validator("result.schema.json").iter_errors(document))
+    assert not errors, errors[0].message
+    assert document["reference_data"]["version"] == "v11.1.0"
+    assert json.loads(json.dumps(document)) == document
+
+
+def test_every_trace_node_names_rules_the_rulebook_has(book) -> None:
+    document = score(EXAMPLE, book).document
+    for node in document["trace"]:
+        for address in node["rules"]:
+            assert address in document["rules"], (node["id"], address)
+    final = next(n for n in document["trace"] if n["id"] == "final_score")
+    assert final["value"] == document["final_score"]
+
+
+def test_explanation_shows_each_number_with_its_rule(book) -> None:
+    text = explain(score(EXAMPLE, book, profile={"smallGroupPractitioner": True}))
+    assert "Measure 236 (registry, Controlling High Blood Pressure): 8.25 points, counted" in text
+    assert "rule weights.tables.appendix_a (rules/2020/weights.yaml:" in text
+    assert "PI_HIE_1: 12 points (1123/1951 x 20 = 11.51, rounded to 12)" in text
+
+
+@pytest.mark.parametrize("final,band,adjustment", [
+    (Decimal("11.25"), "maximum_negative", Decimal(-9)),
+    (Decimal("11.26"), "negative", Decimal(-9) * Decimal("33.74") / 45),
+    (Decimal(45), "neutral", Decimal(0)),
+    (Decimal(100), "positive_exceptional", Decimal(9)),
+])
+def test_payment_scale_with_the_cliff_at_a_quarter_of_the_threshold(book, final, band, adjustment) -> None:
+    from engine.context import Context
+    from engine.mechanisms.final_score import payment
+    from engine.submission import parse_submission
+    from engine.trace import Trace
+
+    submission = parse_submission(copy.deepcopy(PI_ONLY_WE14))
+    result = payment(Context(book, submission, {}, Trace(book), []), final)
+    assert (result["band"], result["adjustment_before_scaling"]) == (band, adjustment)
+    if band == "positive_exceptional":
+        assert result["exceptional_before_scaling"] == 10
+
+
+def test_wrapped_and_measurement_set_forms_score_alike(book) -> None:
+    bare = json.loads(EXAMPLE.read_text())
+    wrapped = score({"data": {"submission": bare}}, book).document
+    assert wrapped["final_score"] == score(bare, book).document["final_score"]
+    quality = bare["measurementSets"][0]
+    header = {k: bare[k] for k in ("entityType", "taxpayerIdentificationNumber", "nationalProviderIdentifier",
+                                   "performanceYear")}
+    request = score({**quality, "submission": header}, book).document
+    assert request["categories"]["quality"]["percent"] == wrapped["categories"]["quality"]["percent"]
+
+
+def test_bad_measurement_is_reported_and_the_rest_scored(book) -> None:
+    doc = json.loads(EXAMPLE.read_text())
+    doc["measurementSets"][0]["measurements"][0]["value"]["performanceNotMet"] = -5
+    document = score(doc, book).document
+    assert document["issues"][0]["path"] == "$.measurementSets[0].measurements[0]"
+    assert "performanceNotMet is -5, below 0" in document["issues"][0]["message"]
+    assert [m["measure_id"] for m in document["categories"]["quality"]["detail"]["measures"]].count("236") == 0
+    assert document["categories"]["pi"]["percent"] == 69
+
+
+def test_unsupported_program_is_refused_not_scored(book) -> None:
+    doc = json.loads(EXAMPLE.read_text())
+    doc["measurementSets"][0]["programName"] = "cpcPlus"
+    with pytest.raises(SubmissionError, match="program 'cpcPlus' is not scored by this rulebook"):
+        score(doc, book)
+
+
+def test_year_without_rulebook_is_refused() -> None:
+    doc = json.loads(EXAMPLE.read_text())
+    doc["performanceYear"] = 2019
+    with pytest.raises(SubmissionError, match="performance year 2019 has no rulebook"):
+        score(doc)
+
+
+def test_header_errors_name_the_json_path() -> None:
+    doc = json.loads(EXAMPLE.read_text())
+    doc["performanceYear"] = "< performanceYearToBeReported >"
+    with pytest.raises(SubmissionError, match=r"at \$/performanceYear|at \$\.performanceYear"):
+        score(doc)
+
+
+def test_files_of_one_entity_merge_and_different_entities_are_refused(tmp_path: Path, book) -> None:
+    bare = json.loads(EXAMPLE.read_text())
+    parts = []
+    for index, measurement_set in enumerate(bare["measurementSets"]):
+        path = tmp_path / f"part{index}.json"
+        path.write_text(json.dumps({**bare, "measurementSets": [measurement_set]}))
+        parts.append(path)
+    assert score(parts, book).document["final_score"] == score(bare, book).document["final_score"]
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**bare, "nationalProviderIdentifier": "1111111111"}))
+    with pytest.raises(SubmissionError, match="entity or year differs"):
+        score([parts[0], other], book)
