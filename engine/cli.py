@@ -11,9 +11,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
+
 from . import __version__
 from .api import score
-from .errors import MipsError, OverrideError, RulebookErrors
+from .errors import Location, MipsError, OverrideError, ProfileError, RulebookErrors
+from .profile import check_profile, load_profile
 from .explain import render
 from .rulebook import load_rulebook, parse_override
 from .scoring import Result
@@ -25,9 +28,23 @@ def _overrides(items: Sequence[str] | None) -> dict:
     return dict(parse_override(i) for i in items or [])
 
 
+def _profile(args: argparse.Namespace) -> dict:
+    """The profile file, with each ``--fact NAME=VALUE`` (dotted for nested facts) laid over it."""
+    facts = load_profile(args.profile)
+    for item in args.fact or []:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise ProfileError(Location("--fact"), f"{item!r}: expected NAME=VALUE, e.g. smallGroupPractitioner=true")
+        target = facts
+        *parents, leaf = name.strip().split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = yaml.safe_load(raw)
+    return check_profile(facts, args.profile or "--fact")
+
+
 def _score(args: argparse.Namespace) -> Result:
-    year = args.year if args.year is not None else None
-    return score([Path(p) for p in args.submissions], year=year, profile=args.profile,
+    return score([Path(p) for p in args.submissions], year=args.year, profile=_profile(args),
                  overrides=_overrides(args.set), as_of=args.as_of)
 
 
@@ -103,6 +120,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="QPP submission JSON; several files of one entity and year are merged")
         p.add_argument("--year", help="performance year or rulebook folder (default: the submission's year)")
         p.add_argument("--profile", help="YAML/JSON file of facts the submission does not carry")
+        p.add_argument("--fact", action="append", metavar="NAME=VALUE",
+                       help="one profile fact, e.g. smallGroupPractitioner=true or complexPatient.averageHccScore=1.8")
         p.add_argument("--set", action="append", metavar="ADDRESS=VALUE",
                        help="what-if: replace a rulebook value, e.g. payment.performance_threshold=60")
         p.add_argument("--as-of", help="score with the rules as amended on this date (YYYY-MM-DD)")
