@@ -55,6 +55,6 @@ def score(
 
 def explain(result: Result, fmt: str = "text") -> str:
     """The feedback text for a scored result, rendered from its trace by the report templates."""
-    from .explain import render
+    from .feedback import render
 
     return render(result.document, fmt)

@@ -16,8 +16,8 @@ import yaml
 from . import __version__
 from .api import score
 from .errors import Location, MipsError, OverrideError, ProfileError, RulebookErrors
+from .feedback import render
 from .profile import check_profile, load_profile
-from .explain import render
 from .rulebook import load_rulebook, parse_override
 from .scoring import Result
 

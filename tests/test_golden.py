@@ -7,7 +7,7 @@ Regenerate the regression files (never the hand-derived expected.yaml) with:
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ def _case_id(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _book(year: str):
     return load(year)
 

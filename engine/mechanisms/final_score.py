@@ -18,7 +18,7 @@ def complex_patient_bonus(ctx: Context, facts: dict[str, Any]) -> Decimal:
     if ctx.value("bonuses.requires_submitted_data") and not facts["submitted_any"]:
         return ctx.trace.add("bonuses.complex_patient", ZERO, ["bonuses.requires_submitted_data"], {},
                              "no data submitted in any category, so no complex patient bonus")
-    needed = [n for n in rule.expression.names if f"bonuses.{n}" not in ctx.book.params]
+    needed = sorted(n for n in rule.expression.names if f"bonuses.{n}" not in ctx.book.params)
     if any(n not in inputs for n in needed):
         return ctx.trace.add("bonuses.complex_patient", ZERO, ["bonuses.complex_patient"], {},
                              "no complex patient data (" + ", ".join(needed) + ") in the profile")

@@ -57,7 +57,7 @@ def weigh(ctx: Context, categories: dict[str, CategoryScore]) -> tuple[Weighting
     for name in ctx.value("program.categories"):
         address = f"weights.reweight_when.{name}"
         reweighted[name] = bool(_evaluate(ctx, address, facts)) if address in ctx.book.rules else False
-        used = {n: facts[n] for n in ctx.book.rule(address).expression.names if n in facts} \
+        used = {n: facts[n] for n in sorted(ctx.book.rule(address).expression.names) if n in facts} \
             if address in ctx.book.rules else {}
         ctx.trace.add(f"{name}.reweighted", reweighted[name], [address] if address in ctx.book.rules else [],
                       used, f"{name} {'is not scored (weight redistributed)' if reweighted[name] else 'is scored'}")
