@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..context import CategoryScore, Context
@@ -113,13 +113,16 @@ def _points(ctx: Context, item: Scored) -> None:
                       {"case_count": perf.case_count}, why)
         return
     spec = ctx.value("quality.decile_points")
-    result = decile_points(perf.rate, benchmark.deciles, bool(item.meta.get("isInverse")),
+    rate = perf.rate
+    if ctx.value("quality.rate_precision") == "two_decimals":
+        rate = rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    result = decile_points(rate, benchmark.deciles, bool(item.meta.get("isInverse")),
                            Decimal(str(spec["floor"])), Decimal(str(spec["maximum"])))
     item.decile, item.points, item.measure_class = result.decile, result.points, "benchmarked"
     rules = ["quality.decile_points", "quality.rate_precision"]
     if item.meta.get("isInverse"):
         rules.append("quality.inverse_interpolation")
-    reason = f"rate {_pct(perf.rate)} is in decile {result.decile}"
+    reason = f"rate {_pct(rate)} is in decile {result.decile}"
     if result.decile < 3:
         reason += f"; the floor of {spec['floor']} points applies"
     cap = ctx.value("quality.topped_out_cap")
@@ -131,7 +134,7 @@ def _points(ctx: Context, item: Scored) -> None:
             reason += f"; topped out, capped at {cap} points"
     item.reason = reason
     ctx.trace.add(node, item.points, rules,
-                  {"rate": perf.rate, "deciles": list(benchmark.deciles), "inverse": bool(item.meta.get("isInverse")),
+                  {"rate": rate, "deciles": list(benchmark.deciles), "inverse": bool(item.meta.get("isInverse")),
                    "benchmark_year": benchmark.benchmark_year, "topped_out_by_program": benchmark.topped_out_by_program,
                    "decile_lower_bound": result.lower, "decile_upper_bound": result.upper}, reason)
 
