@@ -1,7 +1,7 @@
 """A rules-as-data engine for Medicare's Merit-based Incentive Payment System (MIPS).
 
     from engine import score, explain
-    result = score("submission.json", year=2020)
+    result = score("submission.json")  # the submission's own year
     print(explain(result))
 """
 

@@ -24,7 +24,7 @@ def _as_submission(item: SubmissionInput) -> Submission:
 
 
 def load(year: int | str | Path, overrides: dict[str, Any] | None = None, as_of: str | None = None) -> Rulebook:
-    """Load a year's rulebook (``2020``) or a rulebook folder, with optional what-if overrides."""
+    """Load a performance year's rulebook or a rulebook folder, with optional what-if overrides."""
     return load_rulebook(year, overrides, as_of)
 
 

@@ -133,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     scoring("explain", "print the feedback text explaining every number", ("text", "md"),
             "text").set_defaults(run=cmd_explain)
     v = sub.add_parser("validate", help="check a rulebook and list its unverified values")
-    v.add_argument("rulebook", help="a year (2020) or a rulebook folder (rules/2020)")
+    v.add_argument("rulebook", help="a performance year (a folder name under rules/) or a rulebook folder path")
     v.add_argument("--set", action="append", metavar="ADDRESS=VALUE")
     v.set_defaults(run=cmd_validate)
     i = sub.add_parser("import-cms-data", help="import CMS qpp-measures-data files into a rulebook folder")

@@ -33,7 +33,7 @@ def available_years() -> list[int]:
 
 
 def rulebook_path(year_or_path: str | int | Path) -> Path:
-    """Resolve ``2020`` to the shipped rulebook, or take a path to a rulebook folder as is."""
+    """Resolve a year to its shipped rulebook folder, or take a path to a rulebook folder as is."""
     text = str(year_or_path)
     if text.isdigit():
         return rules_dir() / text

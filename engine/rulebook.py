@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -225,7 +226,7 @@ def load_rulebook(
     folder = rulebook_path(year_or_path)
     if not folder.is_dir():
         raise RulebookErrors([RulebookError(Location(str(year_or_path)), "no rulebook folder here",
-                                            "give a year such as 2020 or a path such as rules/2020")])
+                                            "give a performance year that has a folder under rules/, or a rulebook folder path")])
     as_of_text = as_of.isoformat() if isinstance(as_of, dt.date) else as_of
     build = _Builder(folder, as_of_text)
     stems = rule_file_stems()
@@ -244,10 +245,7 @@ def load_rulebook(
             continue
         build.docs[stem], build.positions[stem] = doc, positions
     for address, value in (overrides or {}).items():
-        try:
-            _apply_override(build.docs, address, value)
-        except OverrideError:
-            raise
+        _apply_override(build.docs, address, value)
     for stem, doc in build.docs.items():
         problems = schema_errors(f"rules/{stem}.schema.json", doc)
         for message, hint, pointer in problems:
@@ -282,8 +280,6 @@ def _check_citations(build: _Builder, sources: dict) -> None:
     for address, cite, file, line in cited:
         for key in cite:
             if key not in sources:
-                import difflib
-
                 close = difflib.get_close_matches(key, sorted(sources), n=1)
                 build.errors.append(RulebookError(
                     Location(file, line, None, address), f"cites {key!r}, which sources.yaml does not list",
