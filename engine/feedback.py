@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
@@ -47,11 +48,16 @@ def render(document: dict[str, Any], fmt: str = "text") -> str:
             return "#" * level + " " + text
         return text + "\n" + ("=" if level == 1 else "-") * len(text)
 
-    env = SandboxedEnvironment(loader=FileSystemLoader(str(reports_dir())), undefined=StrictUndefined,
-                               lstrip_blocks=True)
-    env.globals.update(node=node, why=why, h=heading, num=_num, has=lambda i: i in nodes)
-    text = env.get_template("feedback.j2").render(result=document)
+    template = _environment().get_template("feedback.j2")
+    text = template.render(result=document, node=node, why=why, h=heading, num=_num, has=lambda i: i in nodes)
     return _tidy(text)
+
+
+@cache
+def _environment() -> SandboxedEnvironment:
+    """One sandboxed environment, so each template is compiled once."""
+    return SandboxedEnvironment(loader=FileSystemLoader(str(reports_dir())), undefined=StrictUndefined,
+                                lstrip_blocks=True)
 
 
 def _tidy(text: str) -> str:
