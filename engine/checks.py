@@ -45,6 +45,10 @@ def consistency_errors(book: Rulebook) -> list[RulebookError]:
                 errors.append(_at(book, address, f"{where}: {len(positive)} categories scored, so the "
                                   f"adjustment must be {'neutral' if neutral else 'scored'} "
                                   f"(weights.minimum_scored_categories is {minimum})"))
+    for param in book.params.values():
+        for dependent in param.dependents:
+            if dependent not in book.params and dependent not in book.rules:
+                errors.append(_at(book, param.address, f"dependents names {dependent}, which this rulebook does not have"))
     for key in book.value("pi.measures") if "pi.measures" in book.params else []:
         if key not in book.reference.pi:
             errors.append(_at(book, "pi.measures", f"measure {key} is not in this year's CMS reference data"))

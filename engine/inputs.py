@@ -17,10 +17,12 @@ PROFILE_FLAGS = (
     "pcmh",
     "apmParticipant",
     "noQualityMeasuresApplicable",
+    "eucDisasterArea",
 )
 
 ELIGIBILITY = (
     "entity_type",
+    "program",
     "submitted_quality",
     "submitted_ia",
     "submitted_pi",
@@ -33,7 +35,8 @@ ELIGIBILITY = (
     *PROFILE_FLAGS,
 )
 
-COMPLEX_PATIENT = ("averageHccScore", "dualEligibleRatio", "hccZScore", "dualZScore")
+COMPLEX_PATIENT = ("averageHccScore", "dualEligibleRatio", "hccZScore", "dualZScore", "hccAtOrAboveMedian",
+                   "dualAtOrAboveMedian")
 
 INPUT_SETS: dict[str, tuple[str, ...]] = {
     "eligibility": ELIGIBILITY,

@@ -35,6 +35,7 @@ class Param:
     unverified: str | None = None
     note: str | None = None
     as_of_note: str | None = None
+    dependents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,9 @@ class Rulebook:
         return f"rules/{self.path.name}"
 
 
+RULE_KEYS = {"id", "when", "formula", "inputs", "cite", "unverified", "note"}
+
+
 def _is_param(node: Any) -> bool:
     return isinstance(node, dict) and "value" in node and "cite" in node
 
@@ -142,7 +146,15 @@ class _Builder:
                 self.walk(stem, child, pointer_join(pointer, key), f"{dotted}.{key}")
         elif isinstance(node, list) and all(isinstance(i, dict) and "id" in i for i in node):
             for index, item in enumerate(node):
-                self.add_table(stem, item, pointer_join(pointer, index), f"{dotted}.{item['id']}")
+                where, address = pointer_join(pointer, index), f"{dotted}.{item['id']}"
+                if "rows" in item:
+                    self.add_table(stem, item, where, address)
+                else:  # a list of conditions, each with the values it carries (e.g. a credit's percent)
+                    self.rule_nodes.append((stem, item, where, address, self.loc(stem, where).line))
+                    for key, value in item.items():
+                        if key not in RULE_KEYS:
+                            self.add_param(stem, {"value": value, "cite": item["cite"], "note": item.get("note")},
+                                           pointer_join(where, key), f"{address}.{key}")
 
     def add_param(self, stem: str, node: dict, pointer: str, dotted: str) -> None:
         value, as_of_note = node["value"], None
@@ -154,6 +166,7 @@ class _Builder:
         self.params[dotted] = Param(
             dotted, value, tuple(node["cite"]), self.display(f"{stem}.yaml"),
             self.loc(stem, pointer).line, node.get("unverified"), node.get("note"), as_of_note,
+            tuple(node.get("dependents", ())),
         )
 
     def add_table(self, stem: str, node: dict, pointer: str, dotted: str) -> None:
@@ -185,8 +198,23 @@ def _apply_override(docs: dict[str, Any], address: str, value: Any) -> None:
     elif _is_param(node):
         node["value"] = value
         node.pop("amendments", None)
+    elif _is_rule(node):
+        node["formula" if "formula" in node else "when"] = str(value)
     else:
         raise OverrideError(f"--set {address}: no rulebook value has this address")
+
+
+def _check_dependents(docs: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Refuse a what-if on a value others were derived from, unless those are set too."""
+    for address in overrides:
+        stem, _, rest = address.partition(".")
+        node = docs.get(stem, {})
+        for part in rest.split("."):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        stale = [d for d in (node.get("dependents", []) if isinstance(node, dict) else []) if d not in overrides]
+        if stale:
+            raise OverrideError(f"--set {address}: {', '.join(stale)} {'is' if len(stale) == 1 else 'are'} derived "
+                                "from this value; set them too (or change them instead)")
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -244,6 +272,7 @@ def load_rulebook(
             build.errors.append(exc)
             continue
         build.docs[stem], build.positions[stem] = doc, positions
+    _check_dependents(build.docs, overrides or {})
     for address, value in (overrides or {}).items():
         _apply_override(build.docs, address, value)
     for stem, doc in build.docs.items():

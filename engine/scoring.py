@@ -11,7 +11,7 @@ from .context import CategoryScore, Context
 from .errors import Location, SubmissionError
 from .mechanisms import CATEGORY_MECHANISMS
 from .mechanisms.final_score import complex_patient_bonus, final_score, payment
-from .mechanisms.reweighting import weigh
+from .mechanisms.reweighting import apply_credits, eligibility, weigh
 from .rulebook import Rulebook
 from .submission import Submission
 from .trace import Trace, plain
@@ -59,7 +59,9 @@ def score_submission(book: Rulebook, submission: Submission, profile: dict[str, 
     categories: dict[str, CategoryScore] = {}
     for name in book.value("program.categories"):
         categories[name] = CATEGORY_MECHANISMS[book.mechanisms[name]](ctx, name)
-    weighting, facts = weigh(ctx, categories)
+    facts = eligibility(ctx, categories)
+    apply_credits(ctx, categories, facts)
+    weighting = weigh(ctx, facts)
     bonus = complex_patient_bonus(ctx, facts) if not weighting.neutral else Decimal(0)
     final = final_score(ctx, categories, weighting, bonus)
     adjustment = payment(ctx, final)

@@ -51,14 +51,7 @@ def score(ctx: Context, category: str = "ia") -> CategoryScore:
                   "full credit (certified patient-centered medical home)" if credited
                   else f"sum of activity points, at most {maximum}")
     percent = points / maximum * HUNDRED
-    note = f"{points} of {maximum} points"
-    rules = ["ia.maximum_points"]
-    if ctx.submission.entity_type == "apm":
-        credit = ctx.number("ia.apm_entity_credit_percent")
-        if credit > percent:
-            percent, note = credit, f"APM Entity credit of {credit} %"
-        rules.append("ia.apm_entity_credit_percent")
-    ctx.trace.add("ia.percent", percent, rules, {"points": points}, note)
+    ctx.trace.add("ia.percent", percent, ["ia.maximum_points"], {"points": points}, f"{points} of {maximum} points")
     return CategoryScore("ia", percent, bool(seen) or ctx.flag("pcmh"),
                          {"activities": activities, "points": points, "maximum": maximum,
                           "doubled_for": statuses, "full_credit": credited})

@@ -34,13 +34,20 @@ def eligibility_facts(ctx: Context, categories: dict[str, CategoryScore]) -> dic
         "eucApproved": list(ctx.profile.get("eucApproved", [])),
         "facility_based": bool(ctx.profile.get("facilityBased")),
         "submitted_any": any(c.submitted for c in categories.values()),
+        "program": _program(ctx),
     })
     for name, category in categories.items():
         facts[f"submitted_{name}"] = category.submitted
     return facts
 
 
-def _evaluate(ctx: Context, address: str, facts: dict[str, Any]) -> Any:
+def _program(ctx: Context) -> str:
+    """The program the submission reports under (a measurement set's, else the submission's)."""
+    named = [s.program for s in ctx.submission.sets if s.program] + [ctx.submission.program or "mips"]
+    return named[0].lower()
+
+
+def evaluate(ctx: Context, address: str, facts: dict[str, Any]) -> Any:
     rule = ctx.book.rule(address)
     own_file = address.split(".")[0]
     names = {n: ctx.book.value(f"{own_file}.{n}") for n in rule.expression.names
@@ -48,23 +55,47 @@ def _evaluate(ctx: Context, address: str, facts: dict[str, Any]) -> Any:
     return rule.expression.evaluate({**facts, **names})
 
 
-def weigh(ctx: Context, categories: dict[str, CategoryScore]) -> tuple[Weighting, dict[str, Any]]:
+def eligibility(ctx: Context, categories: dict[str, CategoryScore]) -> dict[str, Any]:
+    """The facts every condition reads, with the automatic EUC decided by its rule."""
     facts = eligibility_facts(ctx, categories)
-    facts["automatic_euc"] = bool(_evaluate(ctx, "weights.automatic_euc", facts))
+    facts["automatic_euc"] = bool(evaluate(ctx, "weights.automatic_euc", facts))
     ctx.trace.add("eligibility.automatic_euc", facts["automatic_euc"], ["weights.automatic_euc"],
-                  {"entity_type": facts["entity_type"]}, ctx.book.rule("weights.automatic_euc").note or "")
+                  _used(ctx, "weights.automatic_euc", facts), ctx.book.rule("weights.automatic_euc").note or "")
+    return facts
+
+
+def apply_credits(ctx: Context, categories: dict[str, CategoryScore], facts: dict[str, Any]) -> None:
+    """Scores CMS assigns when a condition holds (e.g. an APM Entity's improvement activities)."""
+    for name, category in categories.items():
+        for address in [a for a in ctx.book.rules if a.startswith(f"{name}.credits.")]:
+            if not evaluate(ctx, address, facts):
+                continue
+            credit = Decimal(str(ctx.value(f"{address}.percent")))
+            if credit > category.percent:
+                category.percent = credit
+                category.detail["credit"] = address
+                ctx.trace.add(f"{name}.percent", credit, [address], _used(ctx, address, facts),
+                              ctx.book.rule(address).note or f"credited {credit} %")
+            category.submitted = True
+            facts[f"submitted_{name}"] = facts["submitted_any"] = True
+
+
+def _used(ctx: Context, address: str, facts: dict[str, Any]) -> dict[str, Any]:
+    return {n: facts[n] for n in sorted(ctx.book.rule(address).expression.names) if n in facts}
+
+
+def weigh(ctx: Context, facts: dict[str, Any]) -> Weighting:
     reweighted = {}
     for name in ctx.value("program.categories"):
         address = f"weights.reweight_when.{name}"
-        reweighted[name] = bool(_evaluate(ctx, address, facts)) if address in ctx.book.rules else False
-        used = {n: facts[n] for n in sorted(ctx.book.rule(address).expression.names) if n in facts} \
-            if address in ctx.book.rules else {}
+        reweighted[name] = bool(evaluate(ctx, address, facts)) if address in ctx.book.rules else False
+        used = _used(ctx, address, facts) if address in ctx.book.rules else {}
         ctx.trace.add(f"{name}.reweighted", reweighted[name], [address] if address in ctx.book.rules else [],
                       used, f"{name} {'is not scored (weight redistributed)' if reweighted[name] else 'is scored'}")
     scored = {n for n, r in reweighted.items() if not r}
     tables = [a for a in ctx.book.params if a.startswith("weights.tables.")]
     for address in tables:
-        if not _evaluate(ctx, f"{address}.applies_when", facts):
+        if not evaluate(ctx, f"{address}.applies_when", facts):
             continue
         for row in ctx.value(address):
             if set(row["scored"]) == scored:
@@ -73,7 +104,7 @@ def weigh(ctx: Context, categories: dict[str, CategoryScore]) -> tuple[Weighting
                     ctx.trace.add(f"{category}.weight", weight, [address],
                                   {"scored": sorted(scored)}, f"row \"{row['label']}\"")
                 neutral = row["adjustment"] == "neutral"
-                return Weighting(weights, reweighted, neutral, address, row["label"]), facts
+                return Weighting(weights, reweighted, neutral, address, row["label"])
         raise NoReweightingRow(f"{ctx.book.param(address).file}: table {address} has no row for scored "
                                f"categories {sorted(scored)} ({ctx.submission.entity_type})")
     raise NoReweightingRow(f"no reweighting table of {ctx.book.display_path} applies to entity type "
