@@ -19,6 +19,7 @@ class CategoryScore:
     percent: Decimal
     submitted: bool
     detail: dict[str, Any] = field(default_factory=dict)
+    from_submission: bool = True  # False for categories CMS computes from claims (cost)
 
 
 @dataclass

@@ -90,6 +90,7 @@ IA_FIELDS: dict[str, Field] = {
     "title": Field("str"),
     "weight": Field("str|null"),
     "subcategoryId": Field("str|null"),
+    "cehrtEligible": Field("bool|null", None),
 }
 PI_FIELDS: dict[str, Field] = {
     "title": Field("str"),

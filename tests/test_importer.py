@@ -242,6 +242,7 @@ def test_exact_output(source: Path) -> None:
                 "title": "Regular training in care coordination",
                 "weight": "medium",
                 "subcategoryId": "careCoordination",
+                "cehrtEligible": None,
             }
         },
         "pi": {

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..context import CategoryScore, Context
-from . import activities, deciles, interoperability, not_scored
+from . import activities, cost_benchmarks, deciles, interoperability, not_scored
 
 CATEGORY_MECHANISMS: dict[str, Callable[[Context, str], CategoryScore]] = {
     "decile_benchmarks": deciles.score,
     "activity_points": activities.score,
     "measure_points": interoperability.score,
     "not_scored": not_scored.score,
+    "cost_benchmarks": cost_benchmarks.score,
 }

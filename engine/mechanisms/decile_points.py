@@ -15,12 +15,12 @@ class DecilePoints:
 
 
 def decile_points(rate: Decimal, bounds: tuple[Decimal, ...], inverse: bool, floor: Decimal,
-                  maximum: Decimal) -> DecilePoints:
+                  maximum: Decimal, floor_below: int = 3) -> DecilePoints:
     """Points for ``rate``: decile d earns d plus the fraction of the way to the next decile's bound.
 
     ``bounds`` are the inclusive starting bounds of the top ``len(bounds)`` deciles (9 values: deciles
-    2-10); for an inverse measure they descend and a rate at or below a bound reaches it. Deciles
-    below 3 earn ``floor``; decile 10 earns ``maximum``.
+    2-10, 10 values: deciles 1-10); for an inverse measure they descend and a rate at or below a bound
+    reaches it. Deciles below ``floor_below`` earn ``floor``; decile 10 earns ``maximum``.
     """
     first = 11 - len(bounds)
     reached = [k for k, bound in zip(range(first, 11), bounds, strict=True)
@@ -28,7 +28,7 @@ def decile_points(rate: Decimal, bounds: tuple[Decimal, ...], inverse: bool, flo
     decile = max(reached) if reached else first - 1
     if decile >= 10:
         return DecilePoints(10, maximum, bounds[-1], None)
-    if decile < 3:
+    if decile < floor_below:
         lower = bounds[decile - first] if decile >= first else None
         return DecilePoints(decile, floor, lower, bounds[decile + 1 - first])
     lower, upper = bounds[decile - first], bounds[decile + 1 - first]

@@ -109,22 +109,32 @@ def _points(ctx: Context, item: Scored) -> None:
             ctx.trace.add(node, None, ["quality.excluded_without_benchmark_methods"], {}, item.reason)
             return
         item.points, item.measure_class, item.reason = ctx.number("quality.no_benchmark_points"), "no benchmark", why
-        ctx.trace.add(node, item.points, ["quality.no_benchmark_points", "quality.case_minimum"],
-                      {"case_count": perf.case_count}, why)
+        rules = ["quality.no_benchmark_points", "quality.case_minimum"]
+        new_floor = _new_measure_floor(ctx, item)
+        if new_floor is not None:
+            item.points = new_floor
+            rules.append("quality.new_measure_floors")
+            item.reason += f"; a measure new in {item.meta.get('firstPerformanceYear')} earns {new_floor}"
+        ctx.trace.add(node, item.points, rules, {"case_count": perf.case_count}, item.reason)
         return
     spec = ctx.value("quality.decile_points")
     rate = perf.rate
     if ctx.value("quality.rate_precision") == "two_decimals":
         rate = rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     result = decile_points(rate, benchmark.deciles, bool(item.meta.get("isInverse")),
-                           Decimal(str(spec["floor"])), Decimal(str(spec["maximum"])))
+                           Decimal(str(spec["floor"])), Decimal(str(spec["maximum"])), spec["floor_below_decile"])
     item.decile, item.points, item.measure_class = result.decile, result.points, "benchmarked"
     rules = ["quality.decile_points", "quality.rate_precision"]
     if item.meta.get("isInverse"):
         rules.append("quality.inverse_interpolation")
     reason = f"rate {_pct(rate)} is in decile {result.decile}"
-    if result.decile < 3:
+    if result.decile < spec["floor_below_decile"]:
         reason += f"; the floor of {spec['floor']} points applies"
+    new_floor = _new_measure_floor(ctx, item)
+    if new_floor is not None and item.points < new_floor:
+        item.points = new_floor
+        rules.append("quality.new_measure_floors")
+        reason += f"; a measure new in {item.meta.get('firstPerformanceYear')} earns at least {new_floor}"
     cap = ctx.value("quality.topped_out_cap")
     if (cap is not None and benchmark.topped_out_by_program
             and item.method not in ctx.value("quality.topped_out_cap_exempt_methods")):
@@ -137,6 +147,16 @@ def _points(ctx: Context, item: Scored) -> None:
                   {"rate": rate, "deciles": list(benchmark.deciles), "inverse": bool(item.meta.get("isInverse")),
                    "benchmark_year": benchmark.benchmark_year, "topped_out_by_program": benchmark.topped_out_by_program,
                    "decile_lower_bound": result.lower, "decile_upper_bound": result.upper}, reason)
+
+
+def _new_measure_floor(ctx: Context, item: Scored) -> Decimal | None:
+    """The floor for a measure in its first years (keyed by years since its first performance year)."""
+    floors = ctx.value("quality.new_measure_floors")
+    first = item.meta.get("firstPerformanceYear")
+    if not floors or first is None:
+        return None
+    points = {int(k): v for k, v in floors.items()}.get(ctx.book.year - first)
+    return Decimal(str(points)) if points is not None else None
 
 
 def _pct(value: Decimal | None) -> str:

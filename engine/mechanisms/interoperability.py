@@ -78,6 +78,24 @@ def _available(ctx: Context, values: dict[str, Any]) -> tuple[dict[str, Decimal]
     return available, claimed
 
 
+def _optional(ctx: Context, address: str, default: Any) -> Any:
+    return ctx.value(address) if address in ctx.book.params else default
+
+
+def _substituted(ctx: Context, values: dict[str, Any], paths: dict[str, str]) -> dict[str, str]:
+    """Measures replaced by a reported substitute (e.g. one bi-directional exchange for two HIE measures)."""
+    replaced: dict[str, str] = {}
+    for measure, spec in ctx.value("pi.measures").items():
+        if measure not in values:
+            continue
+        for other in spec.get("substitutes", []):
+            replaced[other] = measure
+            if other in values:
+                ctx.issue(paths[other], f"{other} may not be reported with {measure}, which replaces it; "
+                          f"{measure} is scored")
+    return replaced
+
+
 def score(ctx: Context, category: str = "pi") -> CategoryScore:
     values, paths, missing_cehrt, any_set = _gather(ctx)
     detail: dict[str, Any] = {"measures": []}
@@ -91,6 +109,9 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
         if values.get(attestation) is not True:
             state = "missing" if attestation not in values else "answered no"
             return _zero(ctx, f"required attestation {attestation} is {state}", ["pi.required_attestations"], detail)
+    for answer in _optional(ctx, "pi.required_answers", []):
+        if answer not in values:
+            return _zero(ctx, f"required attestation {answer} is missing (yes or no)", ["pi.required_answers"], detail)
     available, claimed = _available(ctx, values)
     health = ctx.value("pi.public_health")
     yes = [m for m in health["measures"] if values.get(m) is True]
@@ -103,12 +124,25 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
         if health_excluded:
             target = health["all_excluded_to"]
             available[target] = available.get(target, ZERO) + Decimal(str(health["objective_points"]))
+    if health.get("required") and not yes and not health_excluded:
+        return _zero(ctx, "no public health registry reported and no exclusion claimed", ["pi.public_health"], detail)
     ctx.trace.add("pi.measures.public_health", health_points, ["pi.public_health"],
                   {"yes": yes, "exclusions": health_excluded}, f"{len(yes)} registries reported")
+    bonus_any = health.get("bonus_any")
+    if bonus_any and any(values.get(m) is True for m in bonus_any["measures"]):
+        health_points += Decimal(str(bonus_any["points"]))
+        ctx.trace.add("pi.measures.public_health_bonus", Decimal(str(bonus_any["points"])), ["pi.public_health"],
+                      {"yes": [m for m in bonus_any["measures"] if values.get(m) is True]},
+                      "one bonus for any optional public health registry reported")
     rounding = ROUNDING[ctx.value("pi.rounding")]
     floor = Decimal(str(ctx.value("pi.minimum_points_with_numerator")))
     total = health_points
+    replaced = _substituted(ctx, values, paths)
     for measure, spec in ctx.value("pi.measures").items():
+        if measure in replaced:
+            detail["measures"].append({"id": measure, "substituted_by": replaced[measure], "points": ZERO})
+            ctx.trace.add(f"pi.measures.{measure}", ZERO, ["pi.measures"], {}, f"replaced by {replaced[measure]}")
+            continue
         if available[measure] == 0 and any(ctx.value("pi.exclusions")[c]["excludes"] == measure for c in claimed):
             detail["measures"].append({"id": measure, "excluded": True, "points": ZERO})
             ctx.trace.add(f"pi.measures.{measure}", ZERO, ["pi.exclusions"], {}, "exclusion claimed")

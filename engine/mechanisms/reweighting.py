@@ -33,7 +33,7 @@ def eligibility_facts(ctx: Context, categories: dict[str, CategoryScore]) -> dic
         "clinicianCount": ctx.profile.get("clinicianCount", 0),
         "eucApproved": list(ctx.profile.get("eucApproved", [])),
         "facility_based": bool(ctx.profile.get("facilityBased")),
-        "submitted_any": any(c.submitted for c in categories.values()),
+        "submitted_any": any(c.submitted and c.from_submission for c in categories.values()),
         "program": _program(ctx),
     })
     for name, category in categories.items():
