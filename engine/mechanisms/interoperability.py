@@ -16,7 +16,7 @@ def _zero(ctx: Context, reason: str, rules: list[str], detail: dict[str, Any]) -
     return CategoryScore("pi", ZERO, True, {**detail, "zero_reason": reason})
 
 
-def _gather(ctx: Context) -> tuple[dict[str, Any], dict[str, str], list[str], bool]:
+def gather(ctx: Context) -> tuple[dict[str, Any], dict[str, str], list[str], bool]:
     """Merge the PI sets that may be scored; return values, paths, sets lacking a CEHRT ID, any scored."""
     allowed = ctx.value("pi.allowed_entity_types")
     values: dict[str, Any] = {}
@@ -97,7 +97,7 @@ def _substituted(ctx: Context, values: dict[str, Any], paths: dict[str, str]) ->
 
 
 def score(ctx: Context, category: str = "pi") -> CategoryScore:
-    values, paths, missing_cehrt, any_set = _gather(ctx)
+    values, paths, missing_cehrt, any_set = gather(ctx)
     detail: dict[str, Any] = {"measures": []}
     if not any_set:
         ctx.trace.add("pi.percent", ZERO, ["pi.allowed_entity_types"], {}, "no Promoting Interoperability data")
