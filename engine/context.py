@@ -29,6 +29,7 @@ class Context:
     profile: dict[str, Any]
     trace: Trace
     issues: list[Issue]
+    program: str = "mips"
 
     def value(self, address: str) -> Any:
         return self.book.value(address)

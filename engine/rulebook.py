@@ -66,6 +66,8 @@ class Rulebook:
     mechanisms: dict[str, str]
     overrides: dict[str, Any] = field(default_factory=dict)
     as_of: str | None = None
+    variant: str | None = None
+    _variants: dict[str, Rulebook] = field(default_factory=dict, repr=False, compare=False)
 
     def param(self, address: str) -> Param:
         try:
@@ -78,6 +80,18 @@ class Rulebook:
 
     def rule(self, address: str) -> Rule:
         return self.rules[address]
+
+    def for_program(self, program: str) -> Rulebook:
+        """The rulebook as a program scores: the year's declared values for that program laid over it."""
+        variants = self.params.get("program.program_variants")
+        changes = (variants.value if variants else {}).get(program)
+        if not changes:
+            return self
+        if program not in self._variants:
+            book = load_rulebook(self.path, {**changes, **self.overrides}, self.as_of)
+            book.variant, book.overrides = program, dict(self.overrides)
+            self._variants[program] = book
+        return self._variants[program]
 
     def unverified(self) -> list[Param | Rule]:
         """Every value or rule still flagged unverified, in file order."""
@@ -94,6 +108,7 @@ class Rulebook:
             "checksum": self.checksum,
             "overrides": dict(self.overrides),
             "as_of": self.as_of,
+            "program_variant": self.variant,
         }
 
     @property

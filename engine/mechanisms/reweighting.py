@@ -34,17 +34,11 @@ def eligibility_facts(ctx: Context, categories: dict[str, CategoryScore]) -> dic
         "eucApproved": list(ctx.profile.get("eucApproved", [])),
         "facility_based": bool(ctx.profile.get("facilityBased")),
         "submitted_any": any(c.submitted and c.from_submission for c in categories.values()),
-        "program": _program(ctx),
+        "program": ctx.program,
     })
     for name, category in categories.items():
         facts[f"submitted_{name}"] = category.submitted
     return facts
-
-
-def _program(ctx: Context) -> str:
-    """The program the submission reports under (a measurement set's, else the submission's)."""
-    named = [s.program for s in ctx.submission.sets if s.program] + [ctx.submission.program or "mips"]
-    return named[0].lower()
 
 
 def evaluate(ctx: Context, address: str, facts: dict[str, Any]) -> Any:
