@@ -41,14 +41,23 @@ def _pointer(error: ValidationError) -> str:
 
 
 def _leaf_errors(error: ValidationError) -> Iterator[ValidationError]:
-    """allOf/anyOf wrap the useful errors; report the deepest ones."""
-    if error.context:
-        best = max(len(e.absolute_path) for e in error.context)
-        for sub in error.context:
-            if len(sub.absolute_path) == best:
-                yield from _leaf_errors(sub)
-    else:
+    """oneOf/allOf wrap the useful errors. Of oneOf branches, drop those whose discriminator (a
+    ``const``, such as a rule file's ``mechanism``) does not match; then report the deepest errors."""
+    if not error.context:
         yield error
+        return
+    context = list(error.context)
+    if error.validator in ("oneOf", "anyOf"):
+        branches: dict[Any, list[ValidationError]] = {}
+        for sub in context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        matching = [errs for errs in branches.values() if not any(e.validator == "const" for e in errs)]
+        if matching:
+            context = min(matching, key=len)
+    best = max(len(e.absolute_path) for e in context)
+    for sub in context:
+        if len(sub.absolute_path) == best:
+            yield from _leaf_errors(sub)
 
 
 def _describe(error: ValidationError) -> tuple[str, str | None, str]:
