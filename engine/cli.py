@@ -102,6 +102,40 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+    from .submission import merge_submissions, read_submission
+    from .tables import compare_report
+
+    submission = merge_submissions([read_submission(p) for p in args.submissions])
+    doc = compare(submission, args.years, _profile(args), _overrides(args.set))
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n" if args.format == "json" else compare_report(doc, args.format))
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .rulediff import diff_rulebooks, reference_summary
+    from .tables import diff_report
+
+    # a year just copied with `mips new-year` can be diffed before its CMS data is imported
+    old, new = (load_rulebook(p, reference_year_must_match=False) for p in (args.old, args.new))
+    doc = {"old": old.year, "new": new.year, "changes": [c.as_dict() for c in diff_rulebooks(old, new)],
+           "reference_data": reference_summary(old, new)}
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n" if args.format == "json" else diff_report(doc, args.format))
+    return 0
+
+
+def cmd_new_year(args: argparse.Namespace) -> int:
+    from .newyear import new_year
+
+    target = new_year(args.source, args.year, Path(args.into) if args.into else None)
+    print(f"wrote {target}: a copy of {args.source} for performance year {args.year}.")
+    print(f"Next: import the year's CMS data (mips import-cms-data DIR --year {args.year} --version V "
+          f"--out {target}/reference/cms-measures.json), edit the values that change, then "
+          f"`mips diff {args.source} {target}` and `mips validate {target}`.")
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from .importer import run
 
@@ -132,6 +166,25 @@ def _parser() -> argparse.ArgumentParser:
             "text").set_defaults(run=cmd_score)
     scoring("explain", "print the feedback text explaining every number", ("text", "md"),
             "text").set_defaults(run=cmd_explain)
+    c = sub.add_parser("compare", help="score one submission under several years' rules, side by side")
+    c.add_argument("submissions", nargs="+", metavar="SUBMISSION.json")
+    c.add_argument("--years", nargs="+", required=True, help="years or rulebook folders, in order")
+    c.add_argument("--profile")
+    c.add_argument("--fact", action="append", metavar="NAME=VALUE")
+    c.add_argument("--set", action="append", metavar="ADDRESS=VALUE",
+                   help="what-if, applied to every compared year whose rulebook has the address")
+    c.add_argument("--format", choices=("text", "json", "md"), default="text")
+    c.set_defaults(run=cmd_compare)
+    d = sub.add_parser("diff", help="every value that changed between two rulebooks, with both citations")
+    d.add_argument("old", help="a year or rulebook folder")
+    d.add_argument("new", help="a year or rulebook folder")
+    d.add_argument("--format", choices=("text", "json", "md"), default="text")
+    d.set_defaults(run=cmd_diff)
+    n = sub.add_parser("new-year", help="copy a year's rulebook as the start of another year")
+    n.add_argument("source", help="a year or rulebook folder to copy")
+    n.add_argument("year", type=int, help="the new performance year")
+    n.add_argument("--into", help="parent folder for the copy (default: beside the source)")
+    n.set_defaults(run=cmd_new_year)
     v = sub.add_parser("validate", help="check a rulebook and list its unverified values")
     v.add_argument("rulebook", help="a performance year (a folder name under rules/) or a rulebook folder path")
     v.add_argument("--set", action="append", metavar="ADDRESS=VALUE")

@@ -15,7 +15,7 @@ import yaml
 from .errors import Location, OverrideError, RulebookError, RulebookErrors
 from .expressions import Expression, ExpressionError, compile_expression
 from .inputs import INPUT_SETS
-from .locations import rulebook_path, schemas_dir
+from .locations import rulebook_path, rules_dir, schemas_dir
 from .reference import Reference, load_reference
 from .schemas import schema_errors
 from .yamlsource import load_yaml, pointer_join
@@ -113,10 +113,19 @@ class Rulebook:
 
     @property
     def display_path(self) -> str:
-        return f"rules/{self.path.name}"
+        return display_folder(self.path)
 
 
 RULE_KEYS = {"id", "when", "formula", "inputs", "cite", "unverified", "note"}
+
+
+def display_folder(folder: Path) -> str:
+    """How a rulebook folder is named in messages: ``rules/<year>`` for a shipped one, else its path."""
+    shipped = rules_dir().resolve()
+    resolved = folder.resolve()
+    if resolved.parent == shipped:
+        return f"rules/{resolved.name}"
+    return str(folder)
 
 
 def _is_param(node: Any) -> bool:
@@ -140,7 +149,7 @@ class _Builder:
         self.docs: dict[str, Any] = {}
 
     def display(self, name: str) -> str:
-        return f"rules/{self.folder.name}/{name}"
+        return f"{display_folder(self.folder)}/{name}"
 
     def loc(self, stem: str, pointer: str, key: bool = False) -> Location:
         positions = self.positions.get(stem, {})
@@ -251,8 +260,12 @@ def _checksum(folder: Path) -> tuple[str, list[str]]:
     return "sha256:" + digest.hexdigest(), names
 
 
+OPTIONAL_STEMS = {"crosswalk"}
+
+
 def rule_file_stems() -> list[str]:
-    """The concerns every year's folder must have: one schema each under schemas/rules/."""
+    """The concerns a year's folder may have: one schema each under schemas/rules/ (all but the
+    optional ones are required)."""
     return sorted(
         p.name.removesuffix(".schema.json")
         for p in (schemas_dir() / "rules").glob("*.schema.json")
@@ -264,6 +277,7 @@ def load_rulebook(
     year_or_path: str | int | Path,
     overrides: dict[str, Any] | None = None,
     as_of: str | dt.date | None = None,
+    reference_year_must_match: bool = True,
 ) -> Rulebook:
     """Load, validate and compile a rulebook; raise RulebookErrors listing every problem found."""
     folder = rulebook_path(year_or_path)
@@ -278,6 +292,8 @@ def load_rulebook(
                     f"expected one of {', '.join(s + '.yaml' for s in stems)}")
     for stem in stems:
         path = folder / f"{stem}.yaml"
+        if not path.exists() and stem in OPTIONAL_STEMS:
+            continue
         if not path.exists():
             build.errors.append(RulebookError(Location(build.display(f"{stem}.yaml")), "file is missing"))
             continue
@@ -304,7 +320,7 @@ def load_rulebook(
     rules = _compile_rules(build)
     reference = _load_reference_checked(build)
     year = build.params["program.performance_year"].value
-    _check_year(build, folder, year, reference)
+    _check_year(build, folder, year, reference, reference_year_must_match)
     from .checks import consistency_errors  # local import: checks read a built rulebook
 
     checksum, names = _checksum(folder)
@@ -366,11 +382,13 @@ def _load_reference_checked(build: _Builder) -> Reference:
     return load_reference(doc)
 
 
-def _check_year(build: _Builder, folder: Path, year: int, reference: Reference) -> None:
+def _check_year(build: _Builder, folder: Path, year: int, reference: Reference, reference_must_match: bool) -> None:
     param = build.params["program.performance_year"]
     if folder.name.isdigit() and int(folder.name) != year:
         build.errors.append(RulebookError(Location(param.file, param.line), f"performance_year is {year} "
                                           f"but the folder is named {folder.name}"))
-    if reference.performance_year != year:
+    if reference_must_match and reference.performance_year != year:
         build.errors.append(RulebookError(Location(build.display(REFERENCE_FILE)),
-                                          f"reference data is for {reference.performance_year}, not {year}"))
+                                          f"reference data is for {reference.performance_year}, not {year}",
+                                          f"import the year's CMS data: mips import-cms-data DIR --year {year} "
+                                          f"--version V --out {build.display(REFERENCE_FILE)}"))

@@ -52,7 +52,7 @@ def test_broken_rulebook_exits_1_with_located_errors(tmp_path: Path, capsys) -> 
     path.write_text(path.read_text().replace("maximum_points:", "maximum_point:"))
     assert main(["validate", str(folder)]) == 1
     err = capsys.readouterr().err
-    assert "rules/2020/ia.yaml:" in err and "did you mean 'maximum_points'?" in err
+    assert f"{folder}/ia.yaml:" in err and "did you mean 'maximum_points'?" in err
     assert "Traceback" not in err
 
 

@@ -51,7 +51,7 @@ def test_unknown_key_gives_file_line_pointer_and_did_you_mean(book_copy: Path) -
     _edit(book_copy, "quality.yaml", "case_minimum:", "case_minimun:")
     line = _line_of(book_copy, "quality.yaml", "case_minimun:")
     errors = _errors(book_copy)
-    assert any(f"rules/2020/quality.yaml:{line}:1: at /case_minimun: unknown key 'case_minimun'" in e
+    assert any(f"{book_copy}/quality.yaml:{line}:1: at /case_minimun: unknown key 'case_minimun'" in e
                and "did you mean 'case_minimum'?" in e for e in errors), errors
 
 
@@ -101,7 +101,7 @@ def test_duplicate_key_and_broken_yaml_are_located(book_copy: Path) -> None:
 def test_missing_and_unknown_files_are_reported(book_copy: Path) -> None:
     (book_copy / "cost.yaml").rename(book_copy / "costs.yaml")
     errors = _errors(book_copy)
-    assert "rules/2020/cost.yaml: file is missing" in errors
+    assert f"{book_copy}/cost.yaml: file is missing" in errors
     assert any("costs.yaml" in e and "this file is not a rulebook concern" in e for e in errors)
 
 

@@ -1,0 +1,86 @@
+"""Plain-text and Markdown renderings of `compare` and `diff` results."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def table(headers: list[str], rows: list[list[Any]], fmt: str) -> str:
+    cells = [[_cell(c) for c in row] for row in rows]
+    if fmt == "md":
+        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+        return "\n".join(lines) + "\n"
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _heading(text: str, fmt: str) -> str:
+    return f"## {text}\n\n" if fmt == "md" else f"{text}\n{'-' * len(text)}\n"
+
+
+def compare_report(doc: dict[str, Any], fmt: str) -> str:
+    years = doc["years"]
+    scored = [y for y in years if "error" not in y]
+    out = [_heading("One submission under each year's rules", fmt)]
+    headers = ["", *[str(y["year"]) for y in scored]]
+    rows: list[list[Any]] = []
+    names = list(dict.fromkeys(n for y in scored for n in y["categories"]))
+    for name in names:
+        row: list[Any] = [scored[0]["categories"].get(name, {}).get("title", name) if scored else name]
+        for y in scored:
+            c = y["categories"].get(name)
+            row.append("N/A (0 %)" if c is None or c["reweighted"] else
+                       f"{_cell(c['percent'])} % x {_cell(c['weight'])} % = {_cell(c['points'])}")
+        rows.append(row)
+    rows.append(["Complex patient bonus", *[y["complex_patient_bonus"] for y in scored]])
+    rows.append(["Final score", *[y["final_score"] for y in scored]])
+    rows.append(["Reweighting row", *[y["reweighting_row"] for y in scored]])
+    rows.append(["Payment band", *[f"{y['payment']['band'].replace('_', ' ')} "
+                                   f"({_cell(y['payment']['adjustment_before_scaling'])} %)" for y in scored]])
+    out.append(table(headers, rows, fmt))
+    for y in years:
+        if "error" in y:
+            out.append(f"\n{y['year']}: not scored: {y['error']}\n")
+    for y in scored:
+        if y.get("differences"):
+            out.append("\n" + _heading(f"{y['year']} vs {y['differences_from']}: rules that differ", fmt))
+            out.append(table(["rule", str(y["differences_from"]), str(y["year"]), "source"],
+                             [[c["address"], c["old"], c["new"], _where(c["new_source"] or c["old_source"])]
+                              for c in y["differences"]], fmt))
+        lost = y["not_carried_over"]
+        if lost:
+            out.append(f"\n{y['year']}: not carried over or not scored:\n")
+            out.extend(f"- {i['path']}: {i['message']}\n" for i in lost)
+    return "".join(out)
+
+
+def _where(source: dict[str, Any] | None) -> str:
+    if not source:
+        return ""
+    return f"{source['file']}:{source['line']} ({'; '.join(source['cite'])})"
+
+
+def diff_report(doc: dict[str, Any], fmt: str) -> str:
+    out = [_heading(f"Rulebook {doc['old']} -> {doc['new']}: {len(doc['changes'])} values differ", fmt)]
+    out.append(table(["rule", "change", str(doc["old"]), str(doc["new"]), f"{doc['old']} source", f"{doc['new']} source"],
+                     [[c["address"], c["kind"], c["old"], c["new"], _where(c["old_source"]), _where(c["new_source"])]
+                      for c in doc["changes"]], fmt))
+    ref = doc["reference_data"]
+    out.append("\nCMS reference data: " + ", ".join(
+        f"{k} {ref['old'][k]} -> {ref['new'][k]}" for k in ref["old"] if ref["old"][k] != ref["new"][k]) + "\n")
+    return "".join(out)
