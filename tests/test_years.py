@@ -1,0 +1,88 @@
+"""Tools across rulebooks: new-year, diff, what-if dependents and compare."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from engine.compare import compare
+from engine.errors import OverrideError
+from engine.newyear import new_year
+from engine.rulebook import load_rulebook
+from engine.rulediff import diff_rulebooks
+from engine.submission import read_submission
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "2020-individual-quality-ia-pi.json"
+
+
+@pytest.fixture
+def next_year(tmp_path: Path) -> Path:
+    """2020 copied as the start of another year, with its threshold edited like a policy change."""
+    target = new_year(ROOT / "rules" / "2020", 2030, tmp_path)
+    payment = target / "payment.yaml"
+    payment.write_text(payment.read_text().replace("performance_threshold:\n  value: 45",
+                                                   "performance_threshold:\n  value: 50"))
+    reference = target / "reference" / "cms-measures.json"  # as if the year's CMS data were imported
+    doc = json.loads(reference.read_text())
+    reference.write_text(json.dumps({**doc, "performanceYear": 2030}))
+    return target
+
+
+def test_new_year_advances_only_the_years(tmp_path: Path) -> None:
+    target = new_year(ROOT / "rules" / "2020", 2030, tmp_path)
+    book = load_rulebook(target, reference_year_must_match=False)
+    assert (book.year, book.value("program.payment_year")) == (2030, 2032)
+    assert diff_rulebooks(load_rulebook(2020), book) == []
+
+
+def test_diff_lists_each_changed_value_with_both_sources(next_year: Path) -> None:
+    changes = diff_rulebooks(load_rulebook(2020), load_rulebook(next_year, reference_year_must_match=False))
+    assert [(c.address, c.kind, c.old, c.new) for c in changes] == [("payment.performance_threshold", "changed", 45, 50)]
+    change = changes[0]
+    assert change.old_source["file"] == "rules/2020/payment.yaml"
+    assert change.new_source["file"] == f"{next_year}/payment.yaml"
+    assert "42 CFR 414.1405 (payment; performance threshold, applicable percent, exceptional performance)" in \
+        change.new_source["cite"]
+
+
+def test_diff_command_json(next_year: Path, capsys) -> None:
+    assert main(["diff", "2020", str(next_year), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["changes"][0]["address"] == "payment.performance_threshold"
+
+
+def test_table_rows_are_compared_by_their_scored_categories(tmp_path: Path) -> None:
+    target = new_year(ROOT / "rules" / "2020", 2030, tmp_path)
+    weights = target / "weights.yaml"
+    weights.write_text(weights.read_text().replace("weights: {quality: 70, cost: 0, ia: 0, pi: 30}",
+                                                   "weights: {quality: 60, cost: 0, ia: 0, pi: 40}", 1))
+    changes = diff_rulebooks(load_rulebook(2020), load_rulebook(target, reference_year_must_match=False))
+    assert [c.address for c in changes] == ["weights.tables.appendix_a[scored=pi+quality]"]
+    assert changes[0].old["weights"]["quality"] == 70 and changes[0].new["weights"]["quality"] == 60
+
+
+def test_what_if_on_a_base_weight_names_the_tables_derived_from_it() -> None:
+    with pytest.raises(OverrideError, match="weights.tables.appendix_a, weights.tables.appendix_b, "
+                                            "weights.tables.apm_scoring_standard are derived from this value"):
+        load_rulebook(2020, {"weights.default_weights": {"quality": 50, "cost": 10, "ia": 15, "pi": 25}})
+
+
+def test_compare_explains_differences_by_the_rules_that_differ(next_year: Path) -> None:
+    doc = compare(read_submission(EXAMPLE), ["2020", str(next_year)], {})
+    first, second = doc["years"]
+    # Same categories; the threshold moves the payment: 9 x (77.0703 - 45)/55 vs 9 x (77.0703 - 50)/50.
+    assert first["final_score"] == second["final_score"]
+    assert round(first["payment"]["adjustment_before_scaling"], 4) == round(9 * (first["final_score"] - 45) / 55, 4)
+    assert round(second["payment"]["adjustment_before_scaling"], 4) == round(9 * (second["final_score"] - 50) / 50, 4)
+    assert [d["address"] for d in second["differences"]] == ["payment.performance_threshold"]
+
+
+def test_compare_what_if_applies_to_each_year(capsys) -> None:
+    assert main(["compare", str(EXAMPLE), "--years", "2020", "--set", "payment.performance_threshold=60",
+                 "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["years"][0]["overrides"] == {"payment.performance_threshold": 60}
