@@ -7,6 +7,7 @@ import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -370,15 +371,20 @@ def _load_reference_checked(build: _Builder) -> Reference:
     if not path.exists():
         raise RulebookErrors([RulebookError(location, "reference data file is missing",
                                             "write it with `mips import-cms-data`")])
+    return _reference(path.read_bytes(), location.file)
+
+
+@lru_cache(maxsize=16)
+def _reference(content: bytes, name: str) -> Reference:
+    """Parse and validate reference data once per content (a compare loads each year's file once)."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(content)
     except json.JSONDecodeError as exc:
-        raise RulebookErrors([RulebookError(Location(location.file, exc.lineno, exc.colno),
+        raise RulebookErrors([RulebookError(Location(name, exc.lineno, exc.colno),
                                             f"not valid JSON: {exc.msg}")]) from None
     problems = schema_errors("reference.schema.json", doc)
     if problems:
-        raise RulebookErrors([RulebookError(Location(location.file, None, None, p), m, h)
-                              for m, h, p in problems[:20]])
+        raise RulebookErrors([RulebookError(Location(name, None, None, p), m, h) for m, h, p in problems[:20]])
     return load_reference(doc)
 
 

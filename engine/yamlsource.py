@@ -16,7 +16,7 @@ def pointer_join(base: str, key: str | int) -> str:
     return f"{base}/{token}"
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # the C parser when libyaml is there
     """A safe loader that rejects duplicate keys (a silent override is a classic policy-edit bug)."""
 
 
@@ -63,8 +63,12 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, dict[str, tu
     except OSError as exc:
         raise RulebookError(Location(name), f"cannot read file: {exc.strerror}") from None
     try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)
+        loader = _LineLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
