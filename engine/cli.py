@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -203,6 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
+    except BrokenPipeError:  # output piped to a reader that stopped early (e.g. head)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
     except RulebookErrors as exc:
         print(f"mips: the rulebook has {len(exc.errors)} problem(s):", file=sys.stderr)
         for error in exc.errors:

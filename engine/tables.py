@@ -59,9 +59,7 @@ def compare_report(doc: dict[str, Any], fmt: str) -> str:
     for y in scored:
         if y.get("differences"):
             out.append("\n" + _heading(f"{y['year']} vs {y['differences_from']}: rules that differ", fmt))
-            out.append(table(["rule", str(y["differences_from"]), str(y["year"]), "source"],
-                             [[c["address"], c["old"], c["new"], _where(c["new_source"] or c["old_source"])]
-                              for c in y["differences"]], fmt))
+            out.append(changes_list(y["differences"], y["differences_from"], y["year"], fmt))
         lost = y["not_carried_over"]
         if lost:
             out.append(f"\n{y['year']}: not carried over or not scored:\n")
@@ -75,11 +73,24 @@ def _where(source: dict[str, Any] | None) -> str:
     return f"{source['file']}:{source['line']} ({'; '.join(source['cite'])})"
 
 
+def changes_list(changes: list[dict[str, Any]], old: Any, new: Any, fmt: str) -> str:
+    """Changed values with both sources: a table in Markdown, an indented list in text."""
+    if fmt == "md":
+        return table(["rule", "change", str(old), str(new), f"{old} source", f"{new} source"],
+                     [[c["address"], c["kind"], c["old"], c["new"], _where(c["old_source"]), _where(c["new_source"])]
+                      for c in changes], fmt)
+    lines = []
+    for c in changes:
+        lines.append(f"{c['address']}  {c['kind']}: {_cell(c['old'])} -> {_cell(c['new'])}")
+        for year, source in ((old, c["old_source"]), (new, c["new_source"])):
+            if source:
+                lines.append(f"    {year}: {_where(source)}")
+    return "\n".join(lines) + "\n"
+
+
 def diff_report(doc: dict[str, Any], fmt: str) -> str:
     out = [_heading(f"Rulebook {doc['old']} -> {doc['new']}: {len(doc['changes'])} values differ", fmt)]
-    out.append(table(["rule", "change", str(doc["old"]), str(doc["new"]), f"{doc['old']} source", f"{doc['new']} source"],
-                     [[c["address"], c["kind"], c["old"], c["new"], _where(c["old_source"]), _where(c["new_source"])]
-                      for c in doc["changes"]], fmt))
+    out.append(changes_list(doc["changes"], doc["old"], doc["new"], fmt))
     ref = doc["reference_data"]
     out.append("\nCMS reference data: " + ", ".join(
         f"{k} {ref['old'][k]} -> {ref['new'][k]}" for k in ref["old"] if ref["old"][k] != ref["new"][k]) + "\n")

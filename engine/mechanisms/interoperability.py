@@ -86,8 +86,9 @@ def _substituted(ctx: Context, values: dict[str, Any], paths: dict[str, str]) ->
     """Measures replaced by a reported substitute (e.g. one bi-directional exchange for two HIE measures)."""
     replaced: dict[str, str] = {}
     for measure, spec in ctx.value("pi.measures").items():
-        if measure not in values:
-            continue
+        value = values.get(measure)
+        if not (value is True or (isinstance(value, dict) and value.get("numerator", 0) >= 1)):
+            continue  # only a reported substitute (yes, or a numerator of at least one) replaces others
         for other in spec.get("substitutes", []):
             replaced[other] = measure
             if other in values:
@@ -152,6 +153,16 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
             if spec["required"]:
                 return _zero(ctx, f"required measure {measure} is missing and no exclusion was claimed",
                              ["pi.measures"], detail)
+            continue
+        if isinstance(value, bool):  # a yes/no measure earns its available points on "yes"
+            if not value and spec["required"]:
+                return _zero(ctx, f"required measure {measure} is answered no", ["pi.measures"], detail)
+            points = available[measure] if value else ZERO
+            total += points
+            detail["measures"].append({"id": measure, "answer": value, "available": available[measure],
+                                       "points": points, "path": paths[measure]})
+            ctx.trace.add(f"pi.measures.{measure}", points, ["pi.measures"], {"answer": value},
+                          f"answered {'yes' if value else 'no'}")
             continue
         numerator, denominator = Decimal(str(value["numerator"])), Decimal(str(value["denominator"]))
         if numerator == 0 and spec["required"]:
