@@ -70,7 +70,8 @@ def compare_report(doc: dict[str, Any], fmt: str) -> str:
 def _where(source: dict[str, Any] | None) -> str:
     if not source:
         return ""
-    return f"{source['file']}:{source['line']} ({'; '.join(source['cite'])})"
+    place = source["file"] + (f":{source['line']}" if source.get("line") else "")
+    return f"{place} ({'; '.join(source['cite'])})"
 
 
 def changes_list(changes: list[dict[str, Any]], old: Any, new: Any, fmt: str) -> str:
