@@ -25,8 +25,9 @@ def gather(ctx: Context) -> tuple[dict[str, Any], dict[str, str], list[str], boo
     any_set = False
     for measurement_set in ctx.sets("pi"):
         if ctx.submission.entity_type not in allowed:
-            ctx.issue(measurement_set.path, f"entity type {ctx.submission.entity_type} may not submit Promoting "
-                      f"Interoperability data in {ctx.book.year}; this measurement set is not scored",
+            title = ctx.value("program.category_titles").get("pi", "pi")
+            ctx.issue(measurement_set.path, f"entity type {ctx.submission.entity_type} may not submit {title} "
+                      f"data in {ctx.book.year}; this measurement set is not scored",
                       measurement_set.source)
             continue
         any_set = True
@@ -35,7 +36,8 @@ def gather(ctx: Context) -> tuple[dict[str, Any], dict[str, str], list[str], boo
         for m in measurement_set.measurements:
             meta = ctx.book.reference.pi.get(m.measure_id)
             if meta is None:
-                ctx.issue(m.path, f"{m.measure_id} is not a {ctx.book.year} Promoting Interoperability measure",
+                ctx.issue(m.path, f"{m.measure_id} is not a {ctx.book.year} "
+                          f"{ctx.value('program.category_titles').get('pi', 'pi')} measure",
                           measurement_set.source)
                 continue
             problem = _shape_problem(m.value, meta.get("metricType"))
@@ -101,7 +103,7 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
     values, paths, missing_cehrt, any_set = gather(ctx)
     detail: dict[str, Any] = {"measures": []}
     if not any_set:
-        ctx.trace.add("pi.percent", ZERO, ["pi.allowed_entity_types"], {}, "no Promoting Interoperability data")
+        ctx.trace.add("pi.percent", ZERO, ["pi.allowed_entity_types"], {}, "no data for this category")
         return CategoryScore("pi", ZERO, False, detail)
     if missing_cehrt and ctx.value("pi.cehrt_id_required"):
         return _zero(ctx, "no CMS EHR Certification ID (cehrtId) on " + ", ".join(missing_cehrt),
