@@ -26,6 +26,7 @@ ELIGIBILITY = (
     "submitted_quality",
     "submitted_ia",
     "submitted_pi",
+    "submitted_cost",
     "submitted_any",
     "automatic_euc",
     "clinicianType",

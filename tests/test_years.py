@@ -86,3 +86,23 @@ def test_compare_what_if_applies_to_each_year(capsys) -> None:
                  "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["years"][0]["overrides"] == {"payment.performance_threshold": 60}
+
+
+SAMPLES = sorted(p for p in (ROOT / "tests" / "samples").glob("*.json") if "response" not in p.name)
+YEARS = ["2017", "2020", "2021", "2022"]
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
+def test_compare_every_real_sample_under_all_four_years(sample: Path) -> None:
+    from engine import load, score
+
+    submission = read_submission(sample)
+    doc = compare(submission, YEARS, {})
+    columns = {str(c["year"]): c for c in doc["years"]}
+    assert list(columns) == YEARS
+    own = columns[str(submission.performance_year)]
+    assert own["final_score"] == score(sample, load(submission.performance_year)).document["final_score"]
+    scored = [c for c in doc["years"] if "final_score" in c]
+    assert all("final_score" in c or c["error"] for c in doc["years"])
+    for previous, column in zip(scored, scored[1:], strict=False):
+        assert column["differences_from"] == previous["year"]

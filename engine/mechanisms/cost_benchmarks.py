@@ -43,8 +43,9 @@ def score(ctx: Context, category: str = "cost") -> CategoryScore:
             result = decile_points(value, benchmark.deciles, bool(meta.get("isInverse", True)),
                                    Decimal(str(spec["floor"])), Decimal(str(spec["maximum"])),
                                    spec["floor_below_decile"])
-            entry.update(points=result.points, decile=result.decile,
-                         reason=f"cost {value} is in decile {result.decile}")
+            reason = (f"cost {value} is in decile {result.decile}" if result.decile >= 1 else
+                      f"cost {value} is above every decile bound; the floor of {spec['floor']} point applies")
+            entry.update(points=result.points, decile=result.decile, reason=reason)
             ctx.trace.add(node, result.points, ["cost.decile_points", "cost.case_minimums"],
                           {"score": value, "deciles": list(benchmark.deciles)}, entry["reason"])
         measures.append(entry)
