@@ -41,7 +41,8 @@ def compare_report(doc: dict[str, Any], fmt: str) -> str:
     rows: list[list[Any]] = []
     names = list(dict.fromkeys(n for y in scored for n in y["categories"]))
     for name in names:
-        row: list[Any] = [scored[0]["categories"].get(name, {}).get("title", name) if scored else name]
+        titles = dict.fromkeys(y["categories"][name]["title"] for y in scored if name in y["categories"])
+        row: list[Any] = [" / ".join(titles) or name]
         for y in scored:
             c = y["categories"].get(name)
             row.append("N/A (0 %)" if c is None or c["reweighted"] else
