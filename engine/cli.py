@@ -60,6 +60,9 @@ def _summary(result: Result) -> str:
         else:
             lines.append(f"{category['title']:<28}{_n(category['percent']):>10}{_n(category['weight']):>10}"
                          f"{_n(category['points']):>10}")
+    bonus = d["categories"]["quality"]["detail"].get("bonus") or {}
+    if any(bonus.values()):
+        lines.append("Quality bonus points: " + ", ".join(f"{k.replace('_', ' ')} {_n(v)}" for k, v in bonus.items()))
     lines.append(f"{'Complex patient bonus':<28}{'':>20}{_n(d['complex_patient_bonus']):>10}")
     p = d["payment"]
     lines.append(f"Payment adjustment ({d['rulebook']['payment_year']}): {p['band'].replace('_', ' ')}, "
