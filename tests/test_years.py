@@ -106,3 +106,17 @@ def test_compare_every_real_sample_under_all_four_years(sample: Path) -> None:
     assert all("final_score" in c or c["error"] for c in doc["years"])
     for previous, column in zip(scored, scored[1:], strict=False):
         assert column["differences_from"] == previous["year"]
+
+
+def test_as_of_scores_2021_groups_as_the_rules_stood_before_cost_was_reweighted() -> None:
+    from engine import load, score
+
+    case = ROOT / "tests" / "golden" / "2021" / "group_pi_hardship_66"
+    now = score(case / "submission.json", load(2021), profile=case / "profile.yaml").document
+    before = score(case / "submission.json", load(2021, as_of="2022-03-01"), profile=case / "profile.yaml").document
+    # Table 6 of 42 CFR 414.1380(c)(2)(ii)(E): "No Cost and no PI" 85/0/15/0 vs "No PI" 65/20/15/0;
+    # quality 60 %, IA 100 %, cost (no 2021 cost data) 0 %: 51 + 15 = 66 vs 39 + 0 + 15 = 54.
+    assert (now["categories"]["quality"]["weight"], now["final_score"]) == (85, 66)
+    assert (before["categories"]["quality"]["weight"], before["categories"]["cost"]["weight"]) == (65, 20)
+    assert before["final_score"] == 54
+    assert before["rulebook"]["as_of"] == "2022-03-01"
