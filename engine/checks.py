@@ -49,7 +49,7 @@ def consistency_errors(book: Rulebook) -> list[RulebookError]:
         for dependent in param.dependents:
             if dependent not in book.params and dependent not in book.rules:
                 errors.append(_at(book, param.address, f"dependents names {dependent}, which this rulebook does not have"))
-    for key in book.value("pi.measures") if "pi.measures" in book.params else []:
+    for key in book.value_or("pi.measures", {}):
         if key not in book.reference.pi:
             errors.append(_at(book, "pi.measures", f"measure {key} is not in this year's CMS reference data"))
     return errors

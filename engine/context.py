@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from .numbers import decimal
 from .rulebook import Rulebook
 from .submission import Issue, MeasurementSet, Submission
 from .trace import Trace
@@ -35,7 +36,7 @@ class Context:
         return self.book.value(address)
 
     def number(self, address: str) -> Decimal:
-        return Decimal(str(self.book.value(address)))
+        return decimal(self.book.value(address))
 
     def flag(self, name: str) -> bool:
         return bool(self.profile.get(name, False))

@@ -16,8 +16,8 @@ def retarget(submission: Submission, book: Rulebook) -> tuple[Submission, list[I
     """
     if submission.performance_year == book.year:
         return submission, []
-    categories = book.value("crosswalk.categories") if "crosswalk.categories" in book.params else {}
-    measures = book.value("crosswalk.measures") if "crosswalk.measures" in book.params else {}
+    categories = book.value_or("crosswalk.categories", {})
+    measures = book.value_or("crosswalk.measures", {})
     known = book.value("program.submission_categories")
     moved = copy.deepcopy(submission)
     moved.performance_year = book.year

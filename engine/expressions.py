@@ -11,6 +11,8 @@ from typing import Any
 
 from simpleeval import EvalWithCompoundTypes
 
+from .numbers import decimal
+
 FUNCTIONS = {"min": min, "max": max, "abs": abs}
 
 
@@ -48,7 +50,7 @@ class Expression:
 
 def _decimalise(value: Any) -> Any:
     if isinstance(value, float):
-        return Decimal(str(value))
+        return decimal(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
     return value

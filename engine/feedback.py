@@ -10,6 +10,7 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from .locations import reports_dir
+from .numbers import decimal
 
 FORMATS = ("text", "md")
 
@@ -20,7 +21,7 @@ def _num(value: Any) -> str:
         return "n/a"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    text = f"{Decimal(str(value)).quantize(Decimal('0.0001')):f}"
+    text = f"{decimal(value).quantize(Decimal('0.0001')):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-HUNDRED = Decimal(100)
+from .numbers import HUNDRED, ZERO, decimal
 
 
 class MeasurementValueError(ValueError):
@@ -30,10 +30,10 @@ def _count(value: dict, key: str, required: bool = False) -> Decimal:
     if raw is None:
         if required:
             raise MeasurementValueError(f"missing {key}")
-        return Decimal(0)
+        return ZERO
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise MeasurementValueError(f"{key} must be a number, found {raw!r}")
-    number = Decimal(str(raw))
+    number = decimal(raw)
     if number < 0:
         raise MeasurementValueError(f"{key} is {raw}, below 0")
     if number != number.to_integral_value():
@@ -77,7 +77,7 @@ def _end_to_end(value: dict) -> bool:
 
 
 def _totals(strata: list[dict[str, Decimal]]) -> dict[str, Decimal]:
-    return {k: sum((s[k] for s in strata), Decimal(0)) for k in strata[0]}
+    return {k: sum((s[k] for s in strata), ZERO) for k in strata[0]}
 
 
 def _multi(value: dict, meta: dict) -> Performance:

@@ -11,21 +11,33 @@ import yaml
 from .errors import Location, ProfileError
 from .schemas import schema_errors
 
-# Eligibility API fields that carry over to the profile unchanged.
+# Eligibility API fields that carry over to the profile unchanged, and those renamed.
 _SCENARIO_KEYS = ("smallGroupPractitioner", "ruralClinician", "hpsaClinician", "nonPatientFacing",
                   "hospitalBasedClinician", "ambulatorySurgicalCenter")
+_RENAMED = {"aciHardship": "piHardship"}
+# Facts the response states but cannot give as scoring needs them: the user must supply them.
+_NEEDS_DETAIL = {
+    "isFacilityBased": "facilityBased.qualityScore (the quality score CMS mapped from the facility's "
+                       "Hospital VBP percentile; the response gives only the VBP score)",
+    "extremeHardship": "eucApproved (the categories the approved extreme and uncontrollable circumstances "
+                       "application reweights)",
+}
 
 
-def _from_eligibility_response(doc: dict) -> dict:
-    """Take the first organization's scenario from a QPP Eligibility API response."""
+def _from_eligibility_response(doc: dict, name: str) -> dict:
+    """The first organization's scenario of a QPP Eligibility API response, in profile names."""
     organizations = doc.get("data", {}).get("organizations") or []
     if not organizations:
-        return {}
+        raise ProfileError(Location(name, pointer="/data/organizations"), "the eligibility response lists no organization")
     organization = organizations[0]
     scenario = organization.get("individualScenario") or organization.get("groupScenario") or {}
+    for key, needed in _NEEDS_DETAIL.items():
+        if scenario.get(key) is True:
+            raise ProfileError(Location(name, pointer=f"/data/organizations/0/…Scenario/{key}"),
+                               f"{key} is true, which scoring needs in more detail",
+                               f"write a profile file with {needed}")
     profile = {k: scenario[k] for k in _SCENARIO_KEYS if isinstance(scenario.get(k), bool)}
-    if scenario.get("isFacilityBased") and isinstance(scenario.get("facilityBasedScore"), int | float):
-        profile["facilityBased"] = {"qualityScore": scenario["facilityBasedScore"]}
+    profile.update({new: scenario[old] for old, new in _RENAMED.items() if isinstance(scenario.get(old), bool)})
     return profile
 
 
@@ -47,7 +59,7 @@ def load_profile(path: Path | str | None) -> dict[str, Any]:
 
 def check_profile(doc: Any, name: str = "<profile>") -> dict[str, Any]:
     if isinstance(doc, dict) and isinstance(doc.get("data"), dict) and "organizations" in doc["data"]:
-        doc = _from_eligibility_response(doc)
+        doc = _from_eligibility_response(doc, name)
     problems = schema_errors("profile.schema.json", doc)
     if problems:
         message, hint, pointer = problems[0]

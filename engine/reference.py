@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .numbers import decimal
+
 
 @dataclass(frozen=True)
 class Benchmark:
@@ -35,7 +37,7 @@ class Reference:
             return None
         return Benchmark(
             measure_id, method, record.get("benchmarkYear"),
-            tuple(Decimal(str(d)) for d in record["deciles"]),
+            tuple(decimal(d) for d in record["deciles"]),
             bool(record.get("isToppedOut")), bool(record.get("isToppedOutByProgram")),
         )
 

@@ -79,8 +79,22 @@ class Rulebook:
     def value(self, address: str) -> Any:
         return self.param(address).value
 
+    def value_or(self, address: str, default: Any) -> Any:
+        """A value a year's rules may leave out (e.g. a crosswalk), else ``default``."""
+        return self.params[address].value if address in self.params else default
+
     def rule(self, address: str) -> Rule:
         return self.rules[address]
+
+    def rule_constants(self, address: str) -> dict[str, Any]:
+        """The values of its own file a rule names (e.g. a formula's cap)."""
+        stem = address.split(".")[0]
+        names = self.rules[address].expression.names
+        return {n: self.params[f"{stem}.{n}"].value for n in names if f"{stem}.{n}" in self.params}
+
+    def evaluate(self, address: str, inputs: dict[str, Any]) -> Any:
+        """Evaluate a condition or formula with the given inputs and its file's named values."""
+        return self.rules[address].expression.evaluate({**inputs, **self.rule_constants(address)})
 
     def for_program(self, program: str) -> Rulebook:
         """The rulebook as a program scores: the year's declared values for that program laid over it."""

@@ -71,7 +71,6 @@ def diff_rulebooks(old: Rulebook, new: Rulebook) -> list[Change]:
         if a and b and plain(a[0]) == plain(b[0]):
             continue
         kind = "changed" if a and b else ("added" if b else "removed")
-        assert a or b
         changes.append(Change(address, kind, a[0] if a else None, b[0] if b else None,
                               _source(old, a[1]) if a and a[1] else None,
                               _source(new, b[1]) if b and b[1] else None))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from . import __version__
@@ -12,6 +11,7 @@ from .errors import Location, SubmissionError
 from .mechanisms import CATEGORY_MECHANISMS
 from .mechanisms.final_score import complex_patient_bonus, final_score, payment
 from .mechanisms.reweighting import apply_credits, eligibility, weigh
+from .numbers import ZERO
 from .rulebook import Rulebook
 from .submission import Submission
 from .trace import Trace, plain
@@ -44,8 +44,12 @@ def _check_scope(book: Rulebook, submission: Submission) -> None:
     if submission.entity_type not in book.value("program.entity_types"):
         raise SubmissionError(Location(submission.sources[0], pointer="$.entityType"),
                               f"entity type {submission.entity_type!r} is not scored in {book.year}")
-    named = {submission.program} | {s.program for s in submission.sets}
-    for program in sorted(p for p in named if p and p.lower() not in programs):
+    named = {p.lower(): p for p in [submission.program, *(s.program for s in submission.sets)] if p}
+    if len(named) > 1:
+        raise SubmissionError(Location(submission.sources[0], pointer="$.measurementSets[*].programName"),
+                              f"measurement sets name different programs ({', '.join(sorted(named.values()))})",
+                              "a submission is scored under one program; score each program's sets separately")
+    for program in sorted(p for key, p in named.items() if key not in programs):
         raise SubmissionError(Location(submission.sources[0], pointer="$.programName"),
                               f"program {program!r} is not scored by this rulebook (it scores "
                               f"{', '.join(programs)}); its own model rules apply",
@@ -69,10 +73,11 @@ def score_submission(book: Rulebook, submission: Submission, profile: dict[str, 
     facts = eligibility(ctx, categories)
     apply_credits(ctx, categories, facts)
     weighting = weigh(ctx, facts)
-    bonus = complex_patient_bonus(ctx, facts) if not weighting.neutral else Decimal(0)
+    bonus = complex_patient_bonus(ctx, facts) if not weighting.neutral else ZERO
     final = final_score(ctx, categories, weighting, bonus)
     adjustment = payment(ctx, final)
     titles = book.value("program.category_titles")
+    rules = ctx.trace.rules_used()
     document = {
         "schema": RESULT_SCHEMA,
         "engine": {"name": "mips-rules-engine", "version": __version__},
@@ -89,7 +94,7 @@ def score_submission(book: Rulebook, submission: Submission, profile: dict[str, 
                 "title": titles.get(name, name),
                 "percent": category.percent,
                 "weight": weighting.weights[name],
-                "points": category.percent * weighting.weights[name] / 100,
+                "points": ctx.trace.nodes[f"{name}.contribution"].value,
                 "reweighted": weighting.reweighted[name],
                 "submitted": category.submitted,
                 "detail": category.detail,
@@ -99,8 +104,8 @@ def score_submission(book: Rulebook, submission: Submission, profile: dict[str, 
         "complex_patient_bonus": bonus,
         "payment": adjustment,
         "issues": [i.as_dict() for i in ctx.issues],
-        "unverified_rules_used": sorted(a for a, r in ctx.trace.rules_used().items() if r["unverified"]),
+        "unverified_rules_used": sorted(a for a, r in rules.items() if r["unverified"]),
         "trace": [n.as_dict() for n in ctx.trace.nodes.values()],
-        "rules": ctx.trace.rules_used(),
+        "rules": rules,
     }
     return Result(plain(document), ctx.trace)

@@ -115,8 +115,16 @@ def test_bad_measurement_is_reported_and_the_rest_scored(book) -> None:
 
 def test_unsupported_program_is_refused_not_scored(book) -> None:
     doc = json.loads(EXAMPLE.read_text())
-    doc["measurementSets"][0]["programName"] = "cpcPlus"
+    for measurement_set in doc["measurementSets"]:
+        measurement_set["programName"] = "cpcPlus"
     with pytest.raises(SubmissionError, match="program 'cpcPlus' is not scored by this rulebook"):
+        score(doc, book)
+
+
+def test_sets_of_different_programs_are_refused(book) -> None:
+    doc = json.loads(EXAMPLE.read_text())
+    doc["measurementSets"][0]["programName"] = "app1"  # the other sets default to mips
+    with pytest.raises(SubmissionError, match=r"measurement sets name different programs \(app1, mips\)"):
         score(doc, book)
 
 
@@ -146,3 +154,37 @@ def test_files_of_one_entity_merge_and_different_entities_are_refused(tmp_path: 
     other.write_text(json.dumps({**bare, "nationalProviderIdentifier": "1111111111"}))
     with pytest.raises(SubmissionError, match="entity or year differs"):
         score([parts[0], other], book)
+
+
+def test_an_eligibility_api_response_is_a_profile(tmp_path: Path, book) -> None:
+    response = {"data": {"organizations": [{"TIN": "000456789", "individualScenario": {
+        "smallGroupPractitioner": True, "ruralClinician": False, "aciHardship": True, "isFacilityBased": False}}]}}
+    path = tmp_path / "eligibility.json"
+    path.write_text(json.dumps(response))
+    result = score(EXAMPLE, book, profile=path).document
+    # smallGroupPractitioner carried over: the 6-point small-practice bonus (two high activities earn 40 anyway).
+    assert result["categories"]["quality"]["detail"]["bonus"]["small_practice"] == 6
+    assert result["categories"]["ia"]["percent"] == 100
+
+
+def test_an_eligibility_response_fact_needing_detail_is_refused(tmp_path: Path, book) -> None:
+    from engine.errors import ProfileError
+
+    response = {"data": {"organizations": [{"individualScenario": {"isFacilityBased": True}}]}}
+    path = tmp_path / "eligibility.json"
+    path.write_text(json.dumps(response))
+    with pytest.raises(ProfileError, match="isFacilityBased is true.*facilityBased.qualityScore"):
+        score(EXAMPLE, book, profile=path)
+
+
+@pytest.mark.parametrize("precision,points", [("exact", 4.333333), ("two_decimals", 4.333)])
+def test_rate_precision_is_a_rulebook_option(precision: str, points: float) -> None:
+    # 236 registry 2020 deciles start at 0, 20, 30, 40, ...: 7/21 = 33.33... % is in decile 4 (30 to 40),
+    # exact: 4 + 3.333.../10 = 4.3333...; rounded to 33.33 %: 4 + 3.33/10 = 4.333.
+    doc = {"entityType": "group", "taxpayerIdentificationNumber": "000111222", "performanceYear": 2020,
+           "measurementSets": [{"category": "quality", "submissionMethod": "registry", "measurements": [
+               {"measureId": "236", "value": {"isEndToEndReported": False, "performanceMet": 7,
+                                              "performanceNotMet": 14, "eligiblePopulation": 21}}]}]}
+    result = score(doc, load(2020, {"quality.rate_precision": precision}))
+    measure = result.category("quality")["detail"]["measures"][0]
+    assert round(measure["points"], 6) == points

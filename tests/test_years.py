@@ -120,3 +120,26 @@ def test_as_of_scores_2021_groups_as_the_rules_stood_before_cost_was_reweighted(
     assert (before["categories"]["quality"]["weight"], before["categories"]["cost"]["weight"]) == (65, 20)
     assert before["final_score"] == 54
     assert before["rulebook"]["as_of"] == "2022-03-01"
+
+
+def test_compare_reports_a_year_without_rulebook_and_scores_the_rest(capsys) -> None:
+    assert main(["compare", str(EXAMPLE), "--years", "1999", "2020", "--format", "md"]) == 0
+    out = capsys.readouterr().out
+    assert "|  | 2020 |" in out
+    assert "1999: not scored:" in out and "no rulebook folder here" in out
+
+
+def test_new_year_refuses_an_existing_folder(tmp_path: Path, capsys) -> None:
+    assert main(["new-year", "2020", "2030", "--into", str(tmp_path)]) == 0
+    assert main(["new-year", "2020", "2030", "--into", str(tmp_path)]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_aci_explanation_shows_base_performance_and_bonus() -> None:
+    from engine import explain, load, score
+
+    case = ROOT / "tests" / "golden" / "2017" / "aci_transition_set_62_15_5"
+    text = explain(score(case / "submission.json", load(2017)))
+    # Transition set: base 50 + performance 10 (47 %: decile 5 x 20/10) + 2 (2 %: decile 1 x 20/10) = 62.
+    assert "Advancing Care Information score 62 %" in text
+    assert "- Base score: 50 (all required base measures reported)" in text

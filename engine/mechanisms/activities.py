@@ -5,8 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..context import CategoryScore, Context
-
-HUNDRED = Decimal(100)
+from ..numbers import HUNDRED, ZERO
 
 
 def score(ctx: Context, category: str = "ia") -> CategoryScore:
@@ -44,7 +43,7 @@ def score(ctx: Context, category: str = "ia") -> CategoryScore:
                           {"weight": meta["weight"], "doubled_for": statuses},
                           f"{meta['weight']} activity: {weights[meta['weight']]} points"
                           + (f", doubled ({', '.join(statuses)})" if statuses else ""))
-    raw = sum((a["points"] for a in activities), Decimal(0))
+    raw = sum((a["points"] for a in activities), ZERO)
     points = maximum if credited else min(raw, maximum)
     rules = ["ia.maximum_points"] + (["ia.full_credit_activities"] if credited else [])
     ctx.trace.add("ia.points", points, rules, {"activity_points": raw},

@@ -13,9 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..context import CategoryScore, Context
+from ..numbers import ZERO, decimal
 from .interoperability import gather
-
-ZERO = Decimal(0)
 
 
 def _reported(value: Any) -> bool:
@@ -27,7 +26,7 @@ def _decile(ctx: Context, value: dict) -> Decimal:
     spec = ctx.value("pi.performance_points")
     if not value["denominator"]:
         return ZERO
-    rate = Decimal(str(value["numerator"])) / Decimal(str(value["denominator"])) * 100
+    rate = decimal(value["numerator"]) / decimal(value["denominator"]) * 100
     if 0 < rate < 1:
         return Decimal(1)
     whole = rate.quantize(Decimal(1), rounding=ROUND_HALF_UP)
@@ -43,9 +42,9 @@ def _score_set(ctx: Context, name: str, members: dict[str, dict], values: dict[s
                               "bonus": ZERO}
     if missing:
         return result
-    result["base"] = Decimal(str(ctx.value("pi.base_score")))
+    result["base"] = decimal(ctx.value("pi.base_score"))
     for measure, meta in sorted(members.items()):
-        weight = Decimal(str(meta.get("weight") or 0))
+        weight = decimal(meta.get("weight") or 0)
         value = values.get(measure)
         if weight == 0 or value is None or meta.get("reportingCategory") not in ("base", "performanceBonus"):
             continue
@@ -59,11 +58,11 @@ def _score_set(ctx: Context, name: str, members: dict[str, dict], values: dict[s
         result["measures"].append({"id": measure, "points": points, "weight": weight, "note": note})
     registry = ctx.value("pi.registry_bonus")
     if any(values.get(m) is True for m, meta in members.items() if meta.get("reportingCategory") == registry["category"]):
-        result["bonus"] += Decimal(str(registry["points"]))
+        result["bonus"] += decimal(registry["points"])
         result["registry_bonus"] = True
     cehrt = ctx.value("pi.cehrt_bonus")
     if values.get(cehrt["measure"]) is True:
-        result["bonus"] += Decimal(str(cehrt["points"]))
+        result["bonus"] += decimal(cehrt["points"])
         result["cehrt_bonus"] = True
     return result
 
@@ -91,7 +90,7 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
         ctx.trace.add("pi.percent", ZERO, ["pi.transition_set_marker"], {}, "no measure of either measure set")
         return CategoryScore("pi", ZERO, True, {"measures": []})
     best = max(scored, key=lambda r: (r["base"] + r["performance"] + r["bonus"], r["set"] == "standard"))
-    cap = Decimal(str(ctx.value("pi.maximum_points")))
+    cap = decimal(ctx.value("pi.maximum_points"))
     total = best["base"] + best["performance"] + best["bonus"]
     percent = min(total, cap)
     for item in best["measures"]:

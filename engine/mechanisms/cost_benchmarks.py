@@ -7,12 +7,9 @@ without a benchmark is not scored, and with none scored the category is not scor
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from ..context import CategoryScore, Context
+from ..numbers import HUNDRED, ZERO, decimal
 from .decile_points import decile_points
-
-HUNDRED = Decimal(100)
 
 
 def score(ctx: Context, category: str = "cost") -> CategoryScore:
@@ -39,9 +36,9 @@ def score(ctx: Context, category: str = "cost") -> CategoryScore:
             entry["reason"] = "no benchmark for this measure"
             ctx.trace.add(node, None, ["cost.case_minimums"], {}, entry["reason"])
         else:
-            value = Decimal(str(reported["score"]))
+            value = decimal(reported["score"])
             result = decile_points(value, benchmark.deciles, bool(meta.get("isInverse", True)),
-                                   Decimal(str(spec["floor"])), Decimal(str(spec["maximum"])),
+                                   decimal(spec["floor"]), decimal(spec["maximum"]),
                                    spec["floor_below_decile"])
             reason = (f"cost {value} is in decile {result.decile}" if result.decile >= 1 else
                       f"cost {value} is above every decile bound; the floor of {spec['floor']} point applies")
@@ -50,9 +47,9 @@ def score(ctx: Context, category: str = "cost") -> CategoryScore:
                           {"score": value, "deciles": list(benchmark.deciles)}, entry["reason"])
         measures.append(entry)
     scored = [m for m in measures if m["points"] is not None]
-    maximum = Decimal(str(spec["maximum"]))
-    percent = (sum((m["points"] for m in scored), Decimal(0)) / (maximum * len(scored)) * HUNDRED
-               if scored else Decimal(0))
+    maximum = decimal(spec["maximum"])
+    percent = (sum((m["points"] for m in scored), ZERO) / (maximum * len(scored)) * HUNDRED
+               if scored else ZERO)
     ctx.trace.add("cost.percent", percent, ["cost.decile_points"], {"scored": len(scored)},
                   f"average of {len(scored)} scored cost measures" if scored else "no cost measure could be scored")
     return CategoryScore("cost", percent, bool(scored), {"measures": measures}, from_submission=False)

@@ -7,10 +7,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..context import CategoryScore, Context
+from ..numbers import HUNDRED, ZERO, decimal
 from ..performance import MeasurementValueError, Performance, measure_performance
 from .decile_points import decile_points
-
-HUNDRED = Decimal(100)
 
 
 @dataclass
@@ -21,8 +20,8 @@ class Scored:
     method: str
     path: str
     meta: dict
-    performance: Performance | None = None
-    points: Decimal = Decimal(0)
+    performance: Performance
+    points: Decimal = ZERO
     measure_class: str = ""
     reason: str = ""
     decile: int | None = None
@@ -40,8 +39,8 @@ class Scored:
         return {
             "measure_id": self.measure_id, "title": self.meta.get("title"), "method": self.method,
             "path": self.path, "status": self.status, "class": self.measure_class,
-            "rate": perf.rate if perf else None, "completeness": perf.completeness if perf else None,
-            "case_count": perf.case_count if perf else None, "decile": self.decile,
+            "rate": perf.rate, "completeness": perf.completeness,
+            "case_count": perf.case_count, "decile": self.decile,
             "points": self.points, "counted": self.counted, "required": self.required,
             "bonus": self.bonus, "reason": self.reason,
             "measure_type": self.meta.get("measureType"), "high_priority": self.meta.get("isHighPriority"),
@@ -79,7 +78,6 @@ def _collect(ctx: Context) -> list[Scored]:
 def _points(ctx: Context, item: Scored) -> None:
     """Achievement points and class of one measurement (or mark it suppressed or excluded)."""
     perf = item.performance
-    assert perf is not None
     node = f"quality.measures.{item.measure_id}.{item.method}"
     suppressed = _suppression(ctx, item.measure_id, item.method)
     threshold = ctx.number("quality.data_completeness_percent")
@@ -92,7 +90,7 @@ def _points(ctx: Context, item: Scored) -> None:
     if not met:
         table = ctx.value("quality.below_completeness_points")
         key = item.method if item.method in table else ("small_practice" if small else "default")
-        item.points, item.measure_class = Decimal(str(table[key])), "completeness not met"
+        item.points, item.measure_class = decimal(table[key]), "completeness not met"
         item.reason = (f"data completeness {_pct(perf.completeness)} is below {threshold} %"
                        + (" (small practice)" if key == "small_practice" else ""))
         ctx.trace.add(node, item.points, ["quality.data_completeness_percent", "quality.below_completeness_points"],
@@ -122,7 +120,7 @@ def _points(ctx: Context, item: Scored) -> None:
     if ctx.value("quality.rate_precision") == "two_decimals":
         rate = rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     result = decile_points(rate, benchmark.deciles, bool(item.meta.get("isInverse")),
-                           Decimal(str(spec["floor"])), Decimal(str(spec["maximum"])), spec["floor_below_decile"])
+                           decimal(spec["floor"]), decimal(spec["maximum"]), spec["floor_below_decile"])
     item.decile, item.points, item.measure_class = result.decile, result.points, "benchmarked"
     rules = ["quality.decile_points", "quality.rate_precision"]
     if item.meta.get("isInverse"):
@@ -140,7 +138,7 @@ def _points(ctx: Context, item: Scored) -> None:
             and item.method not in ctx.value("quality.topped_out_cap_exempt_methods")):
         rules += ["quality.topped_out_cap", "quality.topped_out_cap_exempt_methods"]
         if item.points > cap:
-            item.points = Decimal(str(cap))
+            item.points = decimal(cap)
             reason += f"; topped out, capped at {cap} points"
     item.reason = reason
     ctx.trace.add(node, item.points, rules,
@@ -156,7 +154,7 @@ def _new_measure_floor(ctx: Context, item: Scored) -> Decimal | None:
     if not floors or first is None:
         return None
     points = {int(k): v for k, v in floors.items()}.get(ctx.book.year - first)
-    return Decimal(str(points)) if points is not None else None
+    return decimal(points) if points is not None else None
 
 
 def _pct(value: Decimal | None) -> str:
@@ -202,25 +200,24 @@ def _bonuses(ctx: Context, candidates: list[Scored], required: Scored | None,
     conditions = ctx.value("quality.bonus_conditions")
     e2e = ctx.value("quality.end_to_end_bonus")
     minimum = ctx.value("quality.case_minimum")
-    hp_total, e2e_total = Decimal(0), Decimal(0)
+    hp_total, e2e_total = ZERO, ZERO
     for item in sorted(candidates, key=lambda i: i.measure_id):
         perf = item.performance
-        assert perf is not None
         eligible = (item is not required and item.method not in conditions["excluded_methods"]
                     and (item.completeness_met or not conditions["requires_data_completeness"])
                     and (perf.case_count >= minimum or not conditions["requires_case_minimum"])
                     and (perf.rate is not None and perf.rate > 0 or not conditions["requires_rate_above_zero"]))
         if eligible and item.meta.get("measureType") in outcome["measure_types"]:
-            item.bonus["outcome_high_priority"] = Decimal(str(outcome["points"]))
+            item.bonus["outcome_high_priority"] = decimal(outcome["points"])
         elif eligible and item.meta.get("isHighPriority"):
-            item.bonus["outcome_high_priority"] = Decimal(str(high_priority["points"]))
+            item.bonus["outcome_high_priority"] = decimal(high_priority["points"])
         if (perf.end_to_end and item.method not in e2e["excluded_methods"]
                 and (item.completeness_met or not e2e["requires_data_completeness"])):
-            item.bonus["end_to_end"] = Decimal(str(e2e["points"]))
-        hp_total += item.bonus.get("outcome_high_priority", Decimal(0))
-        e2e_total += item.bonus.get("end_to_end", Decimal(0))
+            item.bonus["end_to_end"] = decimal(e2e["points"])
+        hp_total += item.bonus.get("outcome_high_priority", ZERO)
+        e2e_total += item.bonus.get("end_to_end", ZERO)
     hp_cap = denominator * ctx.number("quality.bonus_cap_percent") / HUNDRED
-    e2e_cap = denominator * Decimal(str(e2e["cap_percent"])) / HUNDRED
+    e2e_cap = denominator * decimal(e2e["cap_percent"]) / HUNDRED
     bonus = {"outcome_high_priority": min(hp_total, hp_cap), "end_to_end": min(e2e_total, e2e_cap)}
     ctx.trace.add("quality.bonus.outcome_high_priority", bonus["outcome_high_priority"],
                   ["quality.outcome_bonus", "quality.high_priority_bonus", "quality.bonus_conditions",
@@ -237,10 +234,10 @@ def _improvement(ctx: Context, achievement_percent: Decimal) -> Decimal:
     spec = ctx.value("quality.improvement")
     prior = ctx.profile.get("priorYearQuality")
     if not spec["enabled"] or not prior or not prior.get("fullParticipation", False):
-        return Decimal(0)
-    prior_percent = max(Decimal(str(prior["achievementPercent"])), Decimal(str(spec["prior_floor_percent"])))
+        return ZERO
+    prior_percent = max(decimal(prior["achievementPercent"]), decimal(spec["prior_floor_percent"]))
     raw = (achievement_percent - prior_percent) / prior_percent * 10
-    value = min(max(raw, Decimal(0)), Decimal(str(spec["maximum_points"])))
+    value = min(max(raw, ZERO), decimal(spec["maximum_points"]))
     ctx.trace.add("quality.improvement", value, ["quality.improvement"],
                   {"current_achievement_percent": achievement_percent, "prior_achievement_percent": prior_percent},
                   "improvement percent score from the prior year's achievement")
@@ -264,13 +261,13 @@ def score(ctx: Context, category: str = "quality") -> CategoryScore:
                 row.get("reduce_when") != "data_completeness_met"
                 or (item.performance.completeness or 0) >= threshold)):
             reductions.append(item.measure_id)
-    denominator = max(base - reduction * len(reductions), Decimal(0))
+    denominator = max(base - reduction * len(reductions), ZERO)
     ctx.trace.add("quality.denominator", denominator,
                   ["quality.counted_measures", "quality.points_per_measure", "quality.suppressed_measure_reduction"],
                   {"reduced_for": reductions},
                   f"{ctx.value('quality.counted_measures')} measures x {per_measure} points"
                   + (f", less {reduction} for each of {', '.join(reductions)}" if reductions else ""))
-    achievement = sum((i.points for i in candidates if i.counted), Decimal(0))
+    achievement = sum((i.points for i in candidates if i.counted), ZERO)
     ctx.trace.add("quality.achievement", achievement, ["quality.counted_measures", "quality.tie_break",
                                                        "quality.required_measure_types"],
                   {"counted": [i.measure_id for i in candidates if i.counted]},
@@ -286,15 +283,15 @@ def score(ctx: Context, category: str = "quality") -> CategoryScore:
     if denominator > 0:
         achievement_percent = achievement / denominator * HUNDRED
         improvement = _improvement(ctx, achievement_percent)
-        raw = (achievement + sum(bonus.values(), Decimal(0))) / denominator * HUNDRED + improvement
+        raw = (achievement + sum(bonus.values(), ZERO)) / denominator * HUNDRED + improvement
     else:
-        achievement_percent = improvement = raw = Decimal(0)
+        achievement_percent = improvement = raw = ZERO
     percent = min(raw, ctx.number("quality.maximum_percent"))
     rules = ["quality.maximum_percent"]
     note = "(achievement + bonus points) / available points" + (" + improvement" if improvement else "")
     facility = ctx.profile.get("facilityBased")
     if facility and ctx.value("quality.facility_based")["enabled"]:
-        facility_percent = Decimal(str(facility["qualityScore"]))
+        facility_percent = decimal(facility["qualityScore"])
         rules.append("quality.facility_based")
         if facility_percent >= percent:
             note = f"facility-based score {facility_percent} % (at least the {_pct(percent)} from submitted measures)"

@@ -6,10 +6,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..context import CategoryScore, Context
+from ..numbers import HUNDRED, ZERO, decimal
 from .reweighting import Weighting
-
-HUNDRED = Decimal(100)
-ZERO = Decimal(0)
 
 
 def complex_patient_bonus(ctx: Context, facts: dict[str, Any]) -> Decimal:
@@ -18,12 +16,11 @@ def complex_patient_bonus(ctx: Context, facts: dict[str, Any]) -> Decimal:
     if ctx.value("bonuses.requires_submitted_data") and not facts["submitted_any"]:
         return ctx.trace.add("bonuses.complex_patient", ZERO, ["bonuses.requires_submitted_data"], {},
                              "no data submitted in any category, so no complex patient bonus")
-    needed = sorted(n for n in rule.expression.names if f"bonuses.{n}" not in ctx.book.params)
+    needed = sorted(rule.expression.names - set(ctx.book.rule_constants("bonuses.complex_patient")))
     if any(n not in inputs for n in needed):
         return ctx.trace.add("bonuses.complex_patient", ZERO, ["bonuses.complex_patient"], {},
                              "no complex patient data (" + ", ".join(needed) + ") in the profile")
-    names = {n: ctx.value(f"bonuses.{n}") for n in rule.expression.names if f"bonuses.{n}" in ctx.book.params}
-    value = max(Decimal(str(rule.expression.evaluate({**names, **inputs}))), ZERO)
+    value = max(decimal(ctx.book.evaluate("bonuses.complex_patient", inputs)), ZERO)
     return ctx.trace.add("bonuses.complex_patient", value, ["bonuses.complex_patient"],
                          {n: inputs[n] for n in needed}, rule.expression.text)
 
@@ -74,10 +71,10 @@ def payment(ctx: Context, score: Decimal) -> dict[str, Any]:
         band, adjustment = "neutral", ZERO
     else:
         band, adjustment = "positive", applicable * (score - threshold) / (HUNDRED - threshold)
-        if additional is not None and score >= Decimal(str(additional)):
-            additional = Decimal(str(additional))
+        if additional is not None and score >= decimal(additional):
+            additional = decimal(additional)
             band = "positive_exceptional"
-            low, high = Decimal(str(spec["at_threshold"])), Decimal(str(spec["at_maximum"]))
+            low, high = decimal(spec["at_threshold"]), decimal(spec["at_maximum"])
             exceptional = low + (high - low) * (score - additional) / (HUNDRED - additional)
             rules += ["payment.additional_performance_threshold", "payment.exceptional"]
     ctx.trace.add("payment.adjustment_before_scaling", adjustment, rules, {"final_score": score},

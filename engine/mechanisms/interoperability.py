@@ -6,9 +6,9 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..context import CategoryScore, Context
+from ..numbers import ZERO, decimal
 
 ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
-ZERO = Decimal(0)
 
 
 def _zero(ctx: Context, reason: str, rules: list[str], detail: dict[str, Any]) -> CategoryScore:
@@ -67,21 +67,17 @@ def _shape_problem(value: Any, metric: str | None) -> str | None:
 
 def _available(ctx: Context, values: dict[str, Any]) -> tuple[dict[str, Decimal], list[str]]:
     """Points available per measure after the claimed exclusions moved theirs elsewhere."""
-    available = {k: Decimal(str(v["points"])) for k, v in ctx.value("pi.measures").items()}
+    available = {k: decimal(v["points"]) for k, v in ctx.value("pi.measures").items()}
     claimed = []
     for exclusion, spec in ctx.value("pi.exclusions").items():
         if values.get(exclusion) is True and spec["excludes"] in available:
             claimed.append(exclusion)
             moved = available[spec["excludes"]]
             available[spec["excludes"]] = ZERO
-            total = sum((Decimal(str(p)) for p in spec["redistribute"].values()), ZERO)
+            total = sum((decimal(p) for p in spec["redistribute"].values()), ZERO)
             for target, share in spec["redistribute"].items():
-                available[target] = available.get(target, ZERO) + moved * Decimal(str(share)) / total
+                available[target] = available.get(target, ZERO) + moved * decimal(share) / total
     return available, claimed
-
-
-def _optional(ctx: Context, address: str, default: Any) -> Any:
-    return ctx.value(address) if address in ctx.book.params else default
 
 
 def _substituted(ctx: Context, values: dict[str, Any], paths: dict[str, str]) -> dict[str, str]:
@@ -112,7 +108,7 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
         if values.get(attestation) is not True:
             state = "missing" if attestation not in values else "answered no"
             return _zero(ctx, f"required attestation {attestation} is {state}", ["pi.required_attestations"], detail)
-    for answer in _optional(ctx, "pi.required_answers", []):
+    for answer in ctx.book.value_or("pi.required_answers", []):
         if answer not in values:
             return _zero(ctx, f"required attestation {answer} is missing (yes or no)", ["pi.required_answers"], detail)
     available, claimed = _available(ctx, values)
@@ -120,25 +116,25 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
     yes = [m for m in health["measures"] if values.get(m) is True]
     health_excluded = [m for m in health["exclusion_measures"] if values.get(m) is True]
     if yes:
-        health_points = Decimal(str(health["single_yes_with_exclusion_points"] if len(yes) == 1 and health_excluded
-                                    else min(len(yes) * health["points_per_yes"], health["objective_points"])))
+        health_points = decimal(health["single_yes_with_exclusion_points"] if len(yes) == 1 and health_excluded
+                                    else min(len(yes) * health["points_per_yes"], health["objective_points"]))
     else:
         health_points = ZERO
         if health_excluded:
             target = health["all_excluded_to"]
-            available[target] = available.get(target, ZERO) + Decimal(str(health["objective_points"]))
+            available[target] = available.get(target, ZERO) + decimal(health["objective_points"])
     if health.get("required") and not yes and not health_excluded:
         return _zero(ctx, "no public health registry reported and no exclusion claimed", ["pi.public_health"], detail)
     ctx.trace.add("pi.measures.public_health", health_points, ["pi.public_health"],
                   {"yes": yes, "exclusions": health_excluded}, f"{len(yes)} registries reported")
     bonus_any = health.get("bonus_any")
     if bonus_any and any(values.get(m) is True for m in bonus_any["measures"]):
-        health_points += Decimal(str(bonus_any["points"]))
-        ctx.trace.add("pi.measures.public_health_bonus", Decimal(str(bonus_any["points"])), ["pi.public_health"],
+        health_points += decimal(bonus_any["points"])
+        ctx.trace.add("pi.measures.public_health_bonus", decimal(bonus_any["points"]), ["pi.public_health"],
                       {"yes": [m for m in bonus_any["measures"] if values.get(m) is True]},
                       "one bonus for any optional public health registry reported")
     rounding = ROUNDING[ctx.value("pi.rounding")]
-    floor = Decimal(str(ctx.value("pi.minimum_points_with_numerator")))
+    floor = decimal(ctx.value("pi.minimum_points_with_numerator"))
     total = health_points
     replaced = _substituted(ctx, values, paths)
     for measure, spec in ctx.value("pi.measures").items():
@@ -166,7 +162,7 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
             ctx.trace.add(f"pi.measures.{measure}", points, ["pi.measures"], {"answer": value},
                           f"answered {'yes' if value else 'no'}")
             continue
-        numerator, denominator = Decimal(str(value["numerator"])), Decimal(str(value["denominator"]))
+        numerator, denominator = decimal(value["numerator"]), decimal(value["denominator"])
         if numerator == 0 and spec["required"]:
             return _zero(ctx, f"required measure {measure} has a numerator of 0", ["pi.measures"], detail)
         exact = numerator / denominator * available[measure] if denominator else ZERO
@@ -184,10 +180,10 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
                       f"rounded to {points}")
     for measure, points in ctx.value("pi.bonus_measures").items():
         if values.get(measure) is True:
-            total += Decimal(str(points))
-            detail["measures"].append({"id": measure, "bonus": True, "points": Decimal(str(points))})
-            ctx.trace.add(f"pi.measures.{measure}", Decimal(str(points)), ["pi.bonus_measures"], {}, "bonus")
-    percent = min(total, Decimal(str(ctx.value("pi.maximum_points"))))
+            total += decimal(points)
+            detail["measures"].append({"id": measure, "bonus": True, "points": decimal(points)})
+            ctx.trace.add(f"pi.measures.{measure}", decimal(points), ["pi.bonus_measures"], {}, "bonus")
+    percent = min(total, decimal(ctx.value("pi.maximum_points")))
     detail.update({"public_health": health_points, "exclusions": claimed, "points": total})
     ctx.trace.add("pi.percent", percent, ["pi.maximum_points"], {"points": total},
                   f"{total} points, at most {ctx.value('pi.maximum_points')}")

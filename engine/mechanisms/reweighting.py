@@ -9,6 +9,7 @@ from typing import Any
 from ..context import CategoryScore, Context
 from ..errors import MipsError
 from ..inputs import PROFILE_FLAGS
+from ..numbers import decimal
 
 
 class NoReweightingRow(MipsError):
@@ -41,18 +42,10 @@ def eligibility_facts(ctx: Context, categories: dict[str, CategoryScore]) -> dic
     return facts
 
 
-def evaluate(ctx: Context, address: str, facts: dict[str, Any]) -> Any:
-    rule = ctx.book.rule(address)
-    own_file = address.split(".")[0]
-    names = {n: ctx.book.value(f"{own_file}.{n}") for n in rule.expression.names
-             if f"{own_file}.{n}" in ctx.book.params}
-    return rule.expression.evaluate({**facts, **names})
-
-
 def eligibility(ctx: Context, categories: dict[str, CategoryScore]) -> dict[str, Any]:
     """The facts every condition reads, with the automatic EUC decided by its rule."""
     facts = eligibility_facts(ctx, categories)
-    facts["automatic_euc"] = bool(evaluate(ctx, "weights.automatic_euc", facts))
+    facts["automatic_euc"] = bool(ctx.book.evaluate("weights.automatic_euc", facts))
     ctx.trace.add("eligibility.automatic_euc", facts["automatic_euc"], ["weights.automatic_euc"],
                   _used(ctx, "weights.automatic_euc", facts), ctx.book.rule("weights.automatic_euc").note or "")
     return facts
@@ -62,9 +55,9 @@ def apply_credits(ctx: Context, categories: dict[str, CategoryScore], facts: dic
     """Scores CMS assigns when a condition holds (e.g. an APM Entity's improvement activities)."""
     for name, category in categories.items():
         for address in [a for a in ctx.book.rules if a.startswith(f"{name}.credits.")]:
-            if not evaluate(ctx, address, facts):
+            if not ctx.book.evaluate(address, facts):
                 continue
-            credit = Decimal(str(ctx.value(f"{address}.percent")))
+            credit = decimal(ctx.value(f"{address}.percent"))
             if credit > category.percent:
                 category.percent = credit
                 category.detail["credit"] = address
@@ -82,18 +75,18 @@ def weigh(ctx: Context, facts: dict[str, Any]) -> Weighting:
     reweighted = {}
     for name in ctx.value("program.categories"):
         address = f"weights.reweight_when.{name}"
-        reweighted[name] = bool(evaluate(ctx, address, facts)) if address in ctx.book.rules else False
+        reweighted[name] = bool(ctx.book.evaluate(address, facts)) if address in ctx.book.rules else False
         used = _used(ctx, address, facts) if address in ctx.book.rules else {}
         ctx.trace.add(f"{name}.reweighted", reweighted[name], [address] if address in ctx.book.rules else [],
                       used, f"{name} {'is not scored (weight redistributed)' if reweighted[name] else 'is scored'}")
     scored = {n for n, r in reweighted.items() if not r}
     tables = [a for a in ctx.book.params if a.startswith("weights.tables.")]
     for address in tables:
-        if not evaluate(ctx, f"{address}.applies_when", facts):
+        if not ctx.book.evaluate(f"{address}.applies_when", facts):
             continue
         for row in ctx.value(address):
             if set(row["scored"]) == scored:
-                weights = {c: Decimal(str(w)) for c, w in row["weights"].items()}
+                weights = {c: decimal(w) for c, w in row["weights"].items()}
                 for category, weight in weights.items():
                     ctx.trace.add(f"{category}.weight", weight, [address],
                                   {"scored": sorted(scored)}, f"row \"{row['label']}\"")
