@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine import explain, load, score
-from engine.submission import parse_submission
+from engine.inputs.submission import parse_submission
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "2020-individual-quality-ia-pi.json"
 

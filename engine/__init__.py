@@ -7,8 +7,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .api import explain, load, score  # noqa: E402
+from engine._version import __version__
+from engine.interfaces.api import explain, load, score
 
 __all__ = ["__version__", "explain", "load", "score"]

@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from engine.importer import ReferenceImportError, import_year, run, write_reference
+from engine.authoring.importer import ReferenceImportError, import_year, run, write_reference
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "reference.schema.json"
 COMMIT = "100b25f9ac65615fcd7b75b11d16dc5a02b3e92f"

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from engine.mechanisms.decile_points import decile_points
+from engine.scoring.categories.decile_points import decile_points
 
 WE1_DECILES = tuple(D(x) for x in ["0", "26.89", "40.49", "50", "57.07", "64.79", "73.08", "82.71", "96.44"])
 

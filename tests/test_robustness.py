@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine import load, score
-from engine.errors import MipsError
+from engine.base.errors import MipsError
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "tests" / "golden").glob("*/*/submission.json")) + sorted(

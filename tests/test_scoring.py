@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from engine import explain, load, score
-from engine.errors import SubmissionError
-from engine.schemas import validator
+from engine.base.errors import SubmissionError
+from engine.base.schemas import validator
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "2020-individual-quality-ia-pi.json"
 PI_ONLY_WE14 = {
@@ -80,10 +80,10 @@ def test_explanation_shows_each_number_with_its_rule(book) -> None:
     (Decimal(100), "positive_exceptional", Decimal(9)),
 ])
 def test_payment_scale_with_the_cliff_at_a_quarter_of_the_threshold(book, final, band, adjustment) -> None:
-    from engine.context import Context
-    from engine.mechanisms.final_score import payment
-    from engine.submission import parse_submission
-    from engine.trace import Trace
+    from engine.inputs.submission import parse_submission
+    from engine.scoring.context import Context
+    from engine.scoring.final.final_score import payment
+    from engine.scoring.trace import Trace
 
     submission = parse_submission(copy.deepcopy(PI_ONLY_WE14))
     result = payment(Context(book, submission, {}, Trace(book), []), final)
@@ -168,7 +168,7 @@ def test_an_eligibility_api_response_is_a_profile(tmp_path: Path, book) -> None:
 
 
 def test_an_eligibility_response_fact_needing_detail_is_refused(tmp_path: Path, book) -> None:
-    from engine.errors import ProfileError
+    from engine.base.errors import ProfileError
 
     response = {"data": {"organizations": [{"individualScenario": {"isFacilityBased": True}}]}}
     path = tmp_path / "eligibility.json"

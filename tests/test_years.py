@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
-from engine.compare import compare
-from engine.errors import OverrideError
-from engine.newyear import new_year
-from engine.rulebook import load_rulebook
-from engine.rulediff import diff_rulebooks
-from engine.submission import read_submission
+from engine.authoring.compare import compare
+from engine.authoring.newyear import new_year
+from engine.authoring.rulediff import diff_rulebooks
+from engine.base.errors import OverrideError
+from engine.inputs.submission import read_submission
+from engine.interfaces.cli import main
+from engine.rules.rulebook import load_rulebook
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "2020-individual-quality-ia-pi.json"

@@ -1,0 +1,181 @@
+"""Read QPP Submissions API JSON into measurement sets, reporting every bad measurement by JSON path."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.base.errors import Location, SubmissionError
+from engine.base.schemas import schema_errors
+
+SERVER_FIELDS = {"id", "createdAt", "updatedAt", "submissionId", "measurementSetId", "submitterId",
+                 "submitterType", "suppressed", "practiceDetails"}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A problem found in the input, by JSON path; the rest of the submission is still scored."""
+
+    path: str
+    message: str
+    source: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message, "file": self.source}
+
+
+@dataclass
+class Measurement:
+    measure_id: str
+    value: Any
+    path: str
+
+
+@dataclass
+class MeasurementSet:
+    category: str
+    method: str
+    program: str
+    cehrt_id: str | None
+    performance_start: str | None
+    performance_end: str | None
+    measurements: list[Measurement]
+    path: str
+    source: str
+
+
+@dataclass
+class Submission:
+    """One entity's data for one year, possibly merged from several files."""
+
+    entity_type: str
+    performance_year: int
+    tin: str | None
+    npi: str | None
+    entity_id: str | None
+    program: str | None
+    sets: list[MeasurementSet]
+    sources: list[str]
+    issues: list[Issue] = field(default_factory=list)
+
+    def entity(self) -> dict[str, Any]:
+        return {"type": self.entity_type, "tin": self.tin, "npi": self.npi, "entity_id": self.entity_id,
+                "performance_year": self.performance_year, "program": self.program}
+
+    def key(self) -> tuple:
+        return (self.entity_type, self.performance_year, self.tin, self.npi, self.entity_id)
+
+
+def _unwrap(doc: Any, name: str) -> tuple[dict, str]:
+    """Return the bare submission and the JSON path prefix it sits at in the file."""
+    if not isinstance(doc, dict):
+        raise SubmissionError(Location(name, pointer="$"), "expected a JSON object (a QPP submission)")
+    if isinstance(doc.get("data"), dict):
+        inner = doc["data"]
+        if isinstance(inner.get("submission"), dict):
+            return inner["submission"], "$.data.submission"
+        if isinstance(inner.get("measurementSet"), dict):
+            measurement_set = inner["measurementSet"]
+            if "submission" not in measurement_set:
+                raise SubmissionError(
+                    Location(name, pointer="$.data.measurementSet"),
+                    "a measurement-set response carries no entity header (entityType, performanceYear, "
+                    "taxpayerIdentificationNumber)",
+                    "score the submission it belongs to, or the measurement-set request with its 'submission' header",
+                )
+            doc = measurement_set
+    if "measurements" in doc and isinstance(doc.get("submission"), dict):
+        header = dict(doc["submission"])
+        measurement_set = {k: v for k, v in doc.items() if k != "submission"}
+        header["measurementSets"] = [measurement_set]
+        return header, "$"
+    return doc, "$"
+
+
+def _path_text(prefix: str, pointer: str) -> str:
+    parts = [p for p in pointer.split("/") if p]
+    text = prefix
+    for part in parts:
+        text += f"[{part}]" if part.isdigit() else f".{part}"
+    return text
+
+
+def read_submission(path: Path | str, text: str | None = None) -> Submission:
+    """Parse one file; raise SubmissionError when it cannot be scored at all."""
+    name = str(path)
+    try:
+        raw = text if text is not None else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SubmissionError(Location(name), f"cannot read file: {exc.strerror}") from None
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SubmissionError(Location(name, exc.lineno, exc.colno), f"not valid JSON: {exc.msg}") from None
+    return parse_submission(doc, name)
+
+
+def parse_submission(doc: Any, name: str = "<submission>") -> Submission:
+    """Turn a submission document (any of the wrapped forms) into a Submission."""
+    body, prefix = _unwrap(doc, name)
+    problems = schema_errors("submission.schema.json", body)
+    header_problems = [p for p in problems if not p[2].startswith("/measurementSets/")]
+    if header_problems:
+        message, hint, pointer = header_problems[0]
+        raise SubmissionError(Location(name, pointer=_path_text(prefix, pointer)), message, hint)
+    issues: list[Issue] = []
+    bad_sets = set()
+    for message, _, pointer in problems:
+        parts = pointer.split("/")
+        bad_sets.add(int(parts[2]))
+        issues.append(Issue(_path_text(prefix, "/".join(parts[:3])) if len(parts) > 3 and parts[3] != "measurements"
+                            else _path_text(prefix, pointer), f"measurement set not scored: {message}", name))
+    sets = []
+    for index, item in enumerate(body["measurementSets"]):
+        if index in bad_sets:
+            continue
+        set_path = f"{prefix}.measurementSets[{index}]"
+        measurements = []
+        seen: dict[str, str] = {}
+        for m_index, m in enumerate(item["measurements"]):
+            m_path = f"{set_path}.measurements[{m_index}]"
+            if not isinstance(m, dict) or not isinstance(m.get("measureId"), str) or "value" not in m:
+                issues.append(Issue(m_path, "expected an object with a string measureId and a value", name))
+                continue
+            if m["measureId"] in seen:
+                issues.append(Issue(m_path, f"measure {m['measureId']} appears twice in one measurement set "
+                                    f"(first at {seen[m['measureId']]}); the first is scored", name))
+                continue
+            seen[m["measureId"]] = m_path
+            measurements.append(Measurement(m["measureId"], m["value"], m_path))
+        sets.append(MeasurementSet(
+            item["category"], item["submissionMethod"],
+            item.get("programName") or body.get("programName") or "mips",
+            item.get("cehrtId"), item.get("performanceStart"), item.get("performanceEnd"),
+            measurements, set_path, name,
+        ))
+    return Submission(
+        body["entityType"], body["performanceYear"], body.get("taxpayerIdentificationNumber"),
+        body.get("nationalProviderIdentifier"), body.get("entityId"), body.get("programName"),
+        sets, [name], issues,
+    )
+
+
+def merge_submissions(parts: list[Submission]) -> Submission:
+    """Several files for one entity and year are one submission to CMS; refuse files that differ."""
+    first = parts[0]
+    for other in parts[1:]:
+        if other.key() != first.key():
+            raise SubmissionError(
+                Location(other.sources[0]),
+                f"entity or year differs from {first.sources[0]}: {other.key()} vs {first.key()}",
+                "only files for the same entity and performance year can be scored together",
+            )
+    merged = Submission(first.entity_type, first.performance_year, first.tin, first.npi, first.entity_id,
+                        first.program, [], [], [])
+    for part in parts:
+        merged.sets.extend(part.sets)
+        merged.sources.extend(part.sources)
+        merged.issues.extend(part.issues)
+    return merged

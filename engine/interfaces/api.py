@@ -1,0 +1,60 @@
+"""The small Python API: ``score(submission, year) -> Result`` and ``explain(result) -> str``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.base.errors import Location, SubmissionError
+from engine.base.locations import available_years
+from engine.inputs.profile import check_profile, load_profile
+from engine.inputs.submission import Submission, merge_submissions, parse_submission, read_submission
+from engine.rules.rulebook import Rulebook, load_rulebook
+from engine.scoring.pipeline import Result, score_submission
+
+SubmissionInput = str | Path | dict | Submission
+
+
+def _as_submission(item: SubmissionInput) -> Submission:
+    if isinstance(item, Submission):
+        return item
+    if isinstance(item, dict):
+        return parse_submission(item)
+    return read_submission(item)
+
+
+def load(year: int | str | Path, overrides: dict[str, Any] | None = None, as_of: str | None = None) -> Rulebook:
+    """Load a performance year's rulebook or a rulebook folder, with optional what-if overrides."""
+    return load_rulebook(year, overrides, as_of)
+
+
+def score(
+    submission: SubmissionInput | list[SubmissionInput],
+    year: int | str | Path | Rulebook | None = None,
+    profile: str | Path | dict | None = None,
+    overrides: dict[str, Any] | None = None,
+    as_of: str | None = None,
+) -> Result:
+    """Score one submission (or several files of one entity and year) under a year's rules.
+
+    ``year`` defaults to the submission's performance year; ``profile`` is a path or a dict of
+    the facts the submission does not carry.
+    """
+    items = submission if isinstance(submission, list) else [submission]
+    merged = merge_submissions([_as_submission(i) for i in items])
+    if year is None and merged.performance_year not in available_years():
+        raise SubmissionError(
+            Location(merged.sources[0], pointer="$.performanceYear"),
+            f"performance year {merged.performance_year} has no rulebook",
+            f"rulebooks exist for {', '.join(map(str, available_years()))}")
+    book = year if isinstance(year, Rulebook) else load_rulebook(
+        year if year is not None else merged.performance_year, overrides, as_of)
+    facts = check_profile(profile) if isinstance(profile, dict) else load_profile(profile)
+    return score_submission(book, merged, facts)
+
+
+def explain(result: Result, fmt: str = "text") -> str:
+    """The feedback text for a scored result, rendered from its trace by the report templates."""
+    from engine.outputs.feedback import render
+
+    return render(result.document, fmt)
