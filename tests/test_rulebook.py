@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.base.errors import RulebookErrors
-from engine.rules.rulebook import load_rulebook
+from engine.rules.loader import load_rulebook
 
 RULES = Path(__file__).resolve().parents[1] / "rules" / "2020"
 

@@ -108,7 +108,7 @@ def test_bad_measurement_is_reported_and_the_rest_scored(book) -> None:
     doc["measurementSets"][0]["measurements"][0]["value"]["performanceNotMet"] = -5
     document = score(doc, book).document
     assert document["issues"][0]["path"] == "$.measurementSets[0].measurements[0]"
-    assert "performanceNotMet is -5, below 0" in document["issues"][0]["message"]
+    assert "performanceNotMet is -5; expected a number from 0 to 1000000000" in document["issues"][0]["message"]
     assert [m["measure_id"] for m in document["categories"]["quality"]["detail"]["measures"]].count("236") == 0
     assert document["categories"]["pi"]["percent"] == 69
 

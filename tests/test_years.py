@@ -13,7 +13,7 @@ from engine.authoring.rulediff import diff_rulebooks
 from engine.base.errors import OverrideError
 from engine.inputs.submission import read_submission
 from engine.interfaces.cli import main
-from engine.rules.rulebook import load_rulebook
+from engine.rules.loader import load_rulebook
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "2020-individual-quality-ia-pi.json"

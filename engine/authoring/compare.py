@@ -8,7 +8,8 @@ from engine.authoring.crosswalk import retarget
 from engine.authoring.rulediff import diff_rulebooks
 from engine.base.errors import MipsError, RulebookErrors
 from engine.inputs.submission import Submission
-from engine.rules.rulebook import Rulebook, load_rulebook
+from engine.rules.loader import load_rulebook
+from engine.rules.model import Rulebook
 from engine.scoring.pipeline import score_submission
 from engine.scoring.trace import plain
 
@@ -81,7 +82,7 @@ def _explain_differences(columns: list[dict[str, Any]], books: dict[str, Ruleboo
     for previous, current in zip(scored, scored[1:], strict=False):
         old, new = by_year[str(previous["year"])], by_year[str(current["year"])]
         used = (set(previous["rules_used"]) | set(current["rules_used"])) - {previous["table"], current["table"]}
-        differences = []
+        differences: list[dict[str, Any]] = []
         before, after = _row_used(previous), _row_used(current)
         if before["weights"] != after["weights"]:
             differences.append({"address": "weights (row used)", "kind": "changed", "old": before, "new": after,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from engine.inputs.submission import Issue, Submission
-from engine.rules.rulebook import Rulebook
+from engine.rules.model import Rulebook
 
 
 def retarget(submission: Submission, book: Rulebook) -> tuple[Submission, list[Issue]]:

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from engine.base.errors import Location, RulebookError
-from engine.base.locations import rulebook_path
+from engine.base.locations import inside_installed_package, rulebook_path
 from engine.base.yamlsource import load_yaml
 
 
@@ -30,6 +30,11 @@ def new_year(source: str | Path, year: int, into: Path | None = None) -> Path:
     year's edits change; the CMS reference data must be imported for the new year.
     """
     folder = rulebook_path(source)
+    if into is None and inside_installed_package(folder):
+        raise RulebookError(Location(str(folder)), "this rulebook is the copy installed with the engine; a new year "
+                            "written beside it would be lost on reinstall",
+                            "give --into a folder of your own (or install the engine with `pip install -e .` and "
+                            "edit the checkout's rules/)")
     target = (into or folder.parent) / str(year)
     if target.exists():
         raise RulebookError(Location(str(target)), "already exists", "choose another year or remove it first")

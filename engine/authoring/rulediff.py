@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.rules.rulebook import Param, Rule, Rulebook
+from engine.rules.model import Param, Rule, Rulebook
 from engine.scoring.trace import plain
 
 
@@ -48,7 +48,7 @@ def _values(book: Rulebook) -> dict[str, tuple[Any, Param | Rule | None]]:
         if isinstance(value, dict) and value:
             for key, item in value.items():
                 flat[f"{address}[{key}]"] = (item, param)
-        elif isinstance(value, list) and value and all(_row_key(r) for r in value):
+        elif isinstance(value, list | tuple) and value and all(_row_key(r) for r in value):
             for row in value:
                 flat[f"{address}[{_row_key(row)}]"] = (row, param)
         else:

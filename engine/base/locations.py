@@ -15,6 +15,11 @@ def data_root() -> Path:
     return _PACKAGE.parent
 
 
+def inside_installed_package(path: Path) -> bool:
+    """Whether ``path`` lies in the data installed with the package (edits there are lost on reinstall)."""
+    return (_PACKAGE / "_data") in path.resolve().parents
+
+
 def rules_dir() -> Path:
     return data_root() / "rules"
 

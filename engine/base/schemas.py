@@ -64,7 +64,8 @@ def _describe(error: ValidationError) -> tuple[str, str | None, str]:
     """Message, did-you-mean hint and the pointer to report for one schema error."""
     pointer = _pointer(error)
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        allowed = sorted(schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
         name = extra[0] if extra else "?"
         close = difflib.get_close_matches(name, allowed, n=1)
@@ -75,7 +76,7 @@ def _describe(error: ValidationError) -> tuple[str, str | None, str]:
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return f"missing required key {missing!r}", None, pointer
     if error.validator == "enum":
-        choices = [str(c) for c in error.validator_value]
+        choices = [str(c) for c in error.validator_value]  # type: ignore[union-attr]
         hint = None
         if isinstance(error.instance, str):
             close = difflib.get_close_matches(error.instance, choices, n=1)

@@ -16,7 +16,7 @@ def pointer_join(base: str, key: str | int) -> str:
     return f"{base}/{token}"
 
 
-class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # the C parser when libyaml is there
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # the C parser when libyaml is there
     """A safe loader that rejects duplicate keys (a silent override is a classic policy-edit bug)."""
 
 

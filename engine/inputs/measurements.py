@@ -1,15 +1,23 @@
 """Performance rate, data completeness and case count of one quality measurement, by its metric type.
 
-Every figure is an exact Decimal: 6665 of 10000 is 66.65, never 66.64999.
+Every figure is exact: a rate is carried as a numerator and denominator in units of 10**-4 of a percent (of the
+ratio, for a non-proportion measure), so 6665 of 10000 is 66.65, never 66.64999. Counts are whole numbers up to
+10**9; a non-proportion measure's figures may have up to four decimals (CMS's Submissions API types them as
+numbers).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
-from engine.base.numbers import HUNDRED, ZERO, decimal
+UNIT = 10**4  # rates, completeness and case counts are carried in units of 10**-4
+MAXIMUM_COUNT = 10**9
+_SINGLE = ("performanceMet", "performanceNotMet", "eligiblePopulationExclusion", "eligiblePopulationException",
+           "eligiblePopulation")
+_RATIO = ("numerator", "denominator", "observationInstances", "denominatorException", "numeratorExclusion")
 
 
 class MeasurementValueError(ValueError):
@@ -18,37 +26,51 @@ class MeasurementValueError(ValueError):
 
 @dataclass(frozen=True)
 class Performance:
-    rate: Decimal | None
-    completeness: Decimal | None
-    case_count: int
+    """A measurement's figures as exact integers (a denominator of 0 means the figure is undefined)."""
+
+    rate_num: int
+    rate_den: int
+    completeness_floor: int  # floor(completeness % x 10**4); -1 when there is no eligible population
+    cases: int  # case count x 10**4
     end_to_end: bool
+    ratio: bool
     detail: dict[str, Any]
 
+    @property
+    def rate(self) -> Decimal | None:
+        return Decimal(self.rate_num) / Decimal(self.rate_den) / UNIT if self.rate_den else None
 
-def _count(value: dict, key: str, required: bool = False) -> Decimal:
+    @property
+    def completeness(self) -> Decimal | None:
+        return Decimal(self.completeness_floor) / UNIT if self.completeness_floor >= 0 else None
+
+    @property
+    def case_count(self) -> Decimal:
+        return Decimal(self.cases) / UNIT
+
+
+def _count(value: dict, key: str, required: bool = False, whole: bool = True) -> int:
+    """A count times 10**4, checked: a number, at least 0, at most 10**9, whole or with at most four decimals."""
     raw = value.get(key)
     if raw is None:
         if required:
             raise MeasurementValueError(f"missing {key}")
-        return ZERO
+        return 0
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise MeasurementValueError(f"{key} must be a number, found {raw!r}")
-    number = decimal(raw)
-    if number < 0:
-        raise MeasurementValueError(f"{key} is {raw}, below 0")
-    if number != number.to_integral_value():
+    number = Decimal(str(raw))
+    if not number.is_finite() or number < 0 or number > MAXIMUM_COUNT:
+        raise MeasurementValueError(f"{key} is {raw}; expected a number from 0 to {MAXIMUM_COUNT}")
+    if whole and number != number.to_integral_value():
         raise MeasurementValueError(f"{key} is {raw}, not a whole number of cases")
-    return number
+    scaled = number * UNIT
+    if scaled != scaled.to_integral_value():
+        raise MeasurementValueError(f"{key} is {raw}; at most four decimals are read")
+    return int(scaled)
 
 
-def _single(value: dict) -> dict[str, Decimal]:
-    counts = {
-        "performanceMet": _count(value, "performanceMet", required=True),
-        "performanceNotMet": _count(value, "performanceNotMet"),
-        "eligiblePopulationExclusion": _count(value, "eligiblePopulationExclusion"),
-        "eligiblePopulationException": _count(value, "eligiblePopulationException"),
-        "eligiblePopulation": _count(value, "eligiblePopulation", required=True),
-    }
+def _single(value: dict) -> dict[str, int]:
+    counts = {k: _count(value, k, required=k in ("performanceMet", "eligiblePopulation")) // UNIT for k in _SINGLE}
     reported = sum(v for k, v in counts.items() if k != "eligiblePopulation")
     if reported > counts["eligiblePopulation"]:
         raise MeasurementValueError(
@@ -57,16 +79,23 @@ def _single(value: dict) -> dict[str, Decimal]:
     return counts
 
 
-def _rate(met: Decimal, not_met: Decimal) -> Decimal | None:
-    return met / (met + not_met) * HUNDRED if met + not_met > 0 else None
+def _completeness_floor(reported: int, population: int) -> int:
+    return 100 * UNIT * reported // population if population else -1
 
 
-def _completeness(counts: dict[str, Decimal]) -> Decimal | None:
-    population = counts["eligiblePopulation"]
-    if population == 0:
-        return None
+def _proportion(counts: dict[str, int], end_to_end: bool, detail: dict[str, Any], cases: int | None = None,
+                rate: Fraction | None = None) -> Performance:
+    met, not_met = counts["performanceMet"], counts["performanceNotMet"]
+    if rate is None:
+        num, den = 100 * UNIT * met, met + not_met
+    else:  # a simple average of stratum rates: exact when its fraction is small enough, else to 10**-9
+        exact = rate * 100 * UNIT
+        num, den = (exact.numerator, exact.denominator) if exact.denominator <= MAXIMUM_COUNT \
+            else (int(exact * 10**9 + Fraction(1, 2)), 10**9)
     reported = sum(v for k, v in counts.items() if k != "eligiblePopulation")
-    return reported / population * HUNDRED
+    population = counts["eligiblePopulation"]
+    return Performance(num, den, _completeness_floor(reported, population),
+                       (population if cases is None else cases) * UNIT, end_to_end, False, detail)
 
 
 def _end_to_end(value: dict) -> bool:
@@ -76,16 +105,12 @@ def _end_to_end(value: dict) -> bool:
     return flag
 
 
-def _totals(strata: list[dict[str, Decimal]]) -> dict[str, Decimal]:
-    return {k: sum((s[k] for s in strata), ZERO) for k in strata[0]}
-
-
-def _multi(value: dict, meta: dict) -> Performance:
+def _strata(value: dict, meta: dict) -> dict[str, dict[str, int]]:
     strata = value.get("strata")
     if not isinstance(strata, list) or not strata:
         raise MeasurementValueError("a multi-rate measure needs a non-empty strata list")
     names = [s for s in meta.get("strata") or [] if s]
-    parsed: dict[str, dict[str, Decimal]] = {}
+    parsed: dict[str, dict[str, int]] = {}
     for index, stratum in enumerate(strata):
         if not isinstance(stratum, dict):
             raise MeasurementValueError(f"strata[{index}] must be an object")
@@ -98,38 +123,37 @@ def _multi(value: dict, meta: dict) -> Performance:
             parsed[str(name)] = _single(stratum)
         except MeasurementValueError as exc:
             raise MeasurementValueError(f"strata[{index}]: {exc}") from None
+    return parsed
+
+
+def _multi(value: dict, meta: dict) -> Performance:
+    parsed = _strata(value, meta)
     algorithm = meta.get("overallAlgorithm") or "weightedAverage"
+    detail = {"algorithm": algorithm, "strata": sorted(parsed)}
+    end_to_end = _end_to_end(value)
     if algorithm == "overallStratumOnly":
         if "overall" not in parsed:
             raise MeasurementValueError("this measure is scored on its 'overall' stratum, which is missing")
-        chosen = parsed["overall"]
-        rate, counts, cases = _rate(chosen["performanceMet"], chosen["performanceNotMet"]), chosen, None
-    else:
-        counts = _totals(list(parsed.values()))
-        if algorithm == "simpleAverage":
-            rates = [_rate(s["performanceMet"], s["performanceNotMet"]) for s in parsed.values()]
-            known = [r for r in rates if r is not None]
-            rate = sum(known) / len(known) if known else None
-            cases = int(max(s["eligiblePopulation"] for s in parsed.values()))
-        elif algorithm in ("weightedAverage", "sumNumerators"):
-            rate = _rate(counts["performanceMet"], counts["performanceNotMet"])
-            cases = None
-        else:
-            raise MeasurementValueError(f"overallAlgorithm {algorithm!r} is not supported")
-    detail = {"algorithm": algorithm, "strata": sorted(parsed)}
-    return Performance(rate, _completeness(counts), cases if cases is not None else int(counts["eligiblePopulation"]),
-                       _end_to_end(value), detail)
+        return _proportion(parsed["overall"], end_to_end, detail)
+    totals = {k: sum(s[k] for s in parsed.values()) for k in _SINGLE}
+    if algorithm in ("weightedAverage", "sumNumerators"):
+        return _proportion(totals, end_to_end, detail)
+    if algorithm == "simpleAverage":
+        rates = [Fraction(s["performanceMet"], s["performanceMet"] + s["performanceNotMet"])
+                 for s in parsed.values() if s["performanceMet"] + s["performanceNotMet"]]
+        cases = max(s["eligiblePopulation"] for s in parsed.values())
+        if not rates:
+            return _proportion({**totals, "performanceMet": 0, "performanceNotMet": 0}, end_to_end, detail, cases)
+        return _proportion(totals, end_to_end, detail, cases, sum(rates, Fraction(0)) / len(rates))
+    raise MeasurementValueError(f"overallAlgorithm {algorithm!r} is not supported")
 
 
 def _non_proportion(value: dict) -> Performance:
-    counts = {k: _count(value, k, required=k in ("numerator", "denominator"))
-              for k in ("numerator", "denominator", "observationInstances", "denominatorException",
-                        "numeratorExclusion")}
+    counts = {k: _count(value, k, required=k in ("numerator", "denominator"), whole=False) for k in _RATIO}
     denominator = counts["denominator"]
     reported = counts["observationInstances"] + counts["denominatorException"] + counts["numeratorExclusion"]
-    completeness = reported / denominator * HUNDRED if denominator > 0 else None
-    rate = counts["numerator"] / denominator if denominator > 0 else None
-    return Performance(rate, completeness, int(denominator), _end_to_end(value), {"ratio": True})
+    return Performance(UNIT * counts["numerator"], denominator, _completeness_floor(reported, denominator),
+                       denominator, _end_to_end(value), True, {"ratio": True})
 
 
 def measure_performance(value: Any, meta: dict) -> Performance:
@@ -138,10 +162,7 @@ def measure_performance(value: Any, meta: dict) -> Performance:
         raise MeasurementValueError(f"expected an object of performance counts, found {value!r}")
     metric = meta.get("metricType", "")
     if metric in ("singlePerformanceRate", "registrySinglePerformanceRate"):
-        counts = _single(value)
-        return Performance(_rate(counts["performanceMet"], counts["performanceNotMet"]),
-                           _completeness(counts), int(counts["eligiblePopulation"]),
-                           _end_to_end(value), {})
+        return _proportion(_single(value), _end_to_end(value), {})
     if metric in ("multiPerformanceRate", "registryMultiPerformanceRate"):
         return _multi(value, meta)
     if metric == "nonProportion":

@@ -9,7 +9,8 @@ from engine.base.errors import Location, SubmissionError
 from engine.base.locations import available_years
 from engine.inputs.profile import check_profile, load_profile
 from engine.inputs.submission import Submission, merge_submissions, parse_submission, read_submission
-from engine.rules.rulebook import Rulebook, load_rulebook
+from engine.rules.loader import load_rulebook
+from engine.rules.model import Rulebook
 from engine.scoring.pipeline import Result, score_submission
 
 SubmissionInput = str | Path | dict | Submission

@@ -19,7 +19,8 @@ from engine.base.errors import Location, MipsError, OverrideError, ProfileError,
 from engine.inputs.profile import check_profile, load_profile
 from engine.interfaces.api import score
 from engine.outputs.feedback import render
-from engine.rules.rulebook import load_rulebook, parse_override
+from engine.rules.loader import load_rulebook
+from engine.rules.overrides import parse_override
 from engine.scoring.pipeline import Result
 
 EXIT_RULEBOOK, EXIT_INPUT = 1, 2

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from engine.base.errors import Location, RulebookError
 
 if TYPE_CHECKING:
-    from engine.rules.rulebook import Rulebook
+    from engine.rules.model import Rulebook
 
 
 def _at(book: Rulebook, address: str, message: str) -> RulebookError:
@@ -16,35 +16,12 @@ def _at(book: Rulebook, address: str, message: str) -> RulebookError:
 
 
 def consistency_errors(book: Rulebook) -> list[RulebookError]:
-    """Reweighting rows that do not add up, unknown categories, neutral rows that break the rule."""
-    errors: list[RulebookError] = []
-    categories = set(book.value("program.categories"))
-    minimum = book.value("weights.minimum_scored_categories")
-    default = book.value("weights.default_weights")
-    if set(default) != categories:
-        errors.append(_at(book, "weights.default_weights", "weights must name exactly the categories "
-                          f"{sorted(categories)}, found {sorted(default)}"))
-    elif sum(default.values()) != 100:
-        errors.append(_at(book, "weights.default_weights", f"weights add up to {sum(default.values())}, not 100"))
+    """Reweighting rows that do not add up, unknown categories, neutral rows that break the rule, dangling
+    dependents, rulebook measures missing from CMS's data."""
+    errors = _default_weight_errors(book)
     for address in [a for a in book.params if a.startswith("weights.tables.")]:
         for index, row in enumerate(book.value(address)):
-            where = f"{address} row {index + 1} ({row['label']})"
-            unknown = (set(row["weights"]) | set(row["scored"])) - categories
-            if unknown:
-                errors.append(_at(book, address, f"{where}: unknown categories {sorted(unknown)}"))
-                continue
-            total = sum(row["weights"].values())
-            if total not in (0, 100):
-                errors.append(_at(book, address, f"{where}: weights add up to {total}, not 100"))
-            positive = {c for c, w in row["weights"].items() if w > 0}
-            if positive != set(row["scored"]):
-                errors.append(_at(book, address, f"{where}: scored categories {sorted(row['scored'])} "
-                                  f"but weights above 0 for {sorted(positive)}"))
-            neutral = len(positive) < minimum
-            if neutral != (row["adjustment"] == "neutral"):
-                errors.append(_at(book, address, f"{where}: {len(positive)} categories scored, so the "
-                                  f"adjustment must be {'neutral' if neutral else 'scored'} "
-                                  f"(weights.minimum_scored_categories is {minimum})"))
+            errors += _row_errors(book, address, f"{address} row {index + 1} ({row['label']})", row)
     for param in book.params.values():
         for dependent in param.dependents:
             if dependent not in book.params and dependent not in book.rules:
@@ -52,4 +29,36 @@ def consistency_errors(book: Rulebook) -> list[RulebookError]:
     for key in book.value_or("pi.measures", {}):
         if key not in book.reference.pi:
             errors.append(_at(book, "pi.measures", f"measure {key} is not in this year's CMS reference data"))
+    return errors
+
+
+def _default_weight_errors(book: Rulebook) -> list[RulebookError]:
+    categories = set(book.value("program.categories"))
+    default = book.value("weights.default_weights")
+    if set(default) != categories:
+        return [_at(book, "weights.default_weights", "weights must name exactly the categories "
+                    f"{sorted(categories)}, found {sorted(default)}")]
+    if sum(default.values()) != 100:
+        return [_at(book, "weights.default_weights", f"weights add up to {sum(default.values())}, not 100")]
+    return []
+
+
+def _row_errors(book: Rulebook, address: str, where: str, row: dict) -> list[RulebookError]:
+    unknown = (set(row["weights"]) | set(row["scored"])) - set(book.value("program.categories"))
+    if unknown:
+        return [_at(book, address, f"{where}: unknown categories {sorted(unknown)}")]
+    errors = []
+    total = sum(row["weights"].values())
+    if total not in (0, 100):
+        errors.append(_at(book, address, f"{where}: weights add up to {total}, not 100"))
+    positive = {c for c, w in row["weights"].items() if w > 0}
+    if positive != set(row["scored"]):
+        errors.append(_at(book, address, f"{where}: scored categories {sorted(row['scored'])} "
+                          f"but weights above 0 for {sorted(positive)}"))
+    minimum = book.value("weights.minimum_scored_categories")
+    neutral = len(positive) < minimum
+    if neutral != (row["adjustment"] == "neutral"):
+        errors.append(_at(book, address, f"{where}: {len(positive)} categories scored, so the "
+                          f"adjustment must be {'neutral' if neutral else 'scored'} "
+                          f"(weights.minimum_scored_categories is {minimum})"))
     return errors

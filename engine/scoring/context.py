@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.base.numbers import decimal
 from engine.inputs.submission import Issue, MeasurementSet, Submission
-from engine.rules.rulebook import Rulebook
+from engine.rules.model import Rulebook
 from engine.scoring.trace import Trace
 
 

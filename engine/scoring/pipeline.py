@@ -9,7 +9,7 @@ from engine._version import __version__
 from engine.base.errors import Location, SubmissionError
 from engine.base.numbers import ZERO
 from engine.inputs.submission import Submission
-from engine.rules.rulebook import Rulebook
+from engine.rules.model import Rulebook
 from engine.scoring.categories import CATEGORY_MECHANISMS
 from engine.scoring.context import CategoryScore, Context
 from engine.scoring.final.final_score import complex_patient_bonus, final_score, payment
@@ -36,7 +36,7 @@ class Result:
 
 def _check_scope(book: Rulebook, submission: Submission) -> None:
     where = Location(submission.sources[0], pointer="$.performanceYear")
-    if submission.performance_year != book.year:
+    if submission.performance_year != book.value("program.performance_year"):
         raise SubmissionError(where, f"the submission is for performance year {submission.performance_year}, "
                               f"but the rulebook is for {book.year}",
                               f"score it with --year {submission.performance_year}")
@@ -71,7 +71,7 @@ def score_submission(book: Rulebook, submission: Submission, profile: dict[str, 
     for name in book.value("program.categories"):
         categories[name] = CATEGORY_MECHANISMS[book.mechanisms[name]](ctx, name)
     facts = eligibility(ctx, categories)
-    apply_credits(ctx, categories, facts)
+    categories, facts = apply_credits(ctx, categories, facts)
     weighting = weigh(ctx, facts)
     bonus = complex_patient_bonus(ctx, facts) if not weighting.neutral else ZERO
     final = final_score(ctx, categories, weighting, bonus)

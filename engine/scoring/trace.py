@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from engine.rules.rulebook import Rulebook
+from engine.rules.model import Param, Rulebook
 
 
 @dataclass
@@ -36,6 +36,8 @@ class Trace:
         for address in rules:
             if address not in self.book.params and address not in self.book.rules:
                 raise KeyError(f"trace node {node_id} cites unknown rule {address}")
+        if node_id in self.nodes:
+            raise ValueError(f"trace node {node_id} is written twice; a node records one value")
         self.nodes[node_id] = Node(node_id, value, rules, inputs or {}, note)
         return value
 
@@ -49,6 +51,7 @@ class Trace:
                     "file": item.file, "line": item.line,
                     "cite": [self.book.sources[c]["title"] for c in item.cite],
                     "unverified": item.unverified, "note": item.note,
+                    "amended": item.amended.isoformat() if isinstance(item, Param) and item.amended else None,
                 }
         return dict(sorted(used.items()))
 

@@ -50,7 +50,7 @@ def score(ctx: Context, category: str = "ia") -> CategoryScore:
                   "full credit (certified patient-centered medical home)" if credited
                   else f"sum of activity points, at most {maximum}")
     percent = points / maximum * HUNDRED
-    ctx.trace.add("ia.percent", percent, ["ia.maximum_points"], {"points": points}, f"{points} of {maximum} points")
+    ctx.trace.add("ia.score", percent, ["ia.maximum_points"], {"points": points}, f"{points} of {maximum} points")
     return CategoryScore("ia", percent, bool(seen) or ctx.flag("pcmh"),
                          {"activities": activities, "points": points, "maximum": maximum,
                           "doubled_for": statuses, "full_credit": credited})

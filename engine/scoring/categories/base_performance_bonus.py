@@ -13,13 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine.base.numbers import ZERO, decimal
-from engine.scoring.categories.measure_points import gather
+from engine.scoring.categories.measure_points import gather, reported
 from engine.scoring.context import CategoryScore, Context
-
-
-def _reported(value: Any) -> bool:
-    """A base measure counts when attested yes or reported with a numerator of at least one."""
-    return value is True or (isinstance(value, dict) and value.get("numerator", 0) >= 1)
 
 
 def _decile(ctx: Context, value: dict) -> Decimal:
@@ -37,7 +32,7 @@ def _score_set(ctx: Context, name: str, members: dict[str, dict], values: dict[s
     exclusions = ctx.value("pi.base_exclusions")
     claimed = {target for exclusion, target in exclusions.items() if values.get(exclusion) is True}
     required = [m for m, meta in members.items() if meta.get("isRequired") and meta.get("reportingCategory") == "base"]
-    missing = [m for m in required if not _reported(values.get(m)) and m not in claimed]
+    missing = [m for m in required if not reported(values.get(m)) and m not in claimed]
     result: dict[str, Any] = {"set": name, "missing": missing, "measures": [], "base": ZERO, "performance": ZERO,
                               "bonus": ZERO}
     if missing:
@@ -67,15 +62,20 @@ def _score_set(ctx: Context, name: str, members: dict[str, dict], values: dict[s
     return result
 
 
+# The highest-scoring measure set; on equal totals the standard set, as the rulebook's note says.
+SET_CHOICES = {"best": lambda scored: max(scored, key=lambda r: (r["base"] + r["performance"] + r["bonus"],
+                                                                 r["set"] == "standard"))}
+
+
 def score(ctx: Context, category: str = "pi") -> CategoryScore:
     values, _, _, any_set = gather(ctx)
     if not any_set:
-        ctx.trace.add("pi.percent", ZERO, ["pi.allowed_entity_types"], {}, "no data for this category")
+        ctx.trace.add("pi.score", ZERO, ["pi.allowed_entity_types"], {}, "no data for this category")
         return CategoryScore("pi", ZERO, False, {"measures": []})
     for attestation in ctx.value("pi.required_attestations"):
         if values.get(attestation) is not True:
             state = "missing" if attestation not in values else "answered no"
-            ctx.trace.add("pi.percent", ZERO, ["pi.required_attestations"], {}, f"{attestation} is {state}")
+            ctx.trace.add("pi.score", ZERO, ["pi.required_attestations"], {}, f"{attestation} is {state}")
             return CategoryScore("pi", ZERO, True, {"measures": [], "zero_reason": f"{attestation} is {state}"})
     marker = ctx.value("pi.transition_set_marker")
     common = set(ctx.value("pi.common_categories"))
@@ -87,9 +87,9 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
     scored = [_score_set(ctx, name, members, values) for name, members in sets.items()
               if any(m in values for m in members)]
     if not scored:
-        ctx.trace.add("pi.percent", ZERO, ["pi.transition_set_marker"], {}, "no measure of either measure set")
+        ctx.trace.add("pi.score", ZERO, ["pi.transition_set_marker"], {}, "no measure of either measure set")
         return CategoryScore("pi", ZERO, True, {"measures": []})
-    best = max(scored, key=lambda r: (r["base"] + r["performance"] + r["bonus"], r["set"] == "standard"))
+    best = SET_CHOICES[ctx.value("pi.set_choice")](scored)
     cap = decimal(ctx.value("pi.maximum_points"))
     total = best["base"] + best["performance"] + best["bonus"]
     percent = min(total, cap)
@@ -100,12 +100,10 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
                   "all required base measures reported" if not best["missing"]
                   else "base score not earned: missing " + ", ".join(best["missing"]))
     ctx.trace.add("pi.bonus", best["bonus"], ["pi.registry_bonus", "pi.cehrt_bonus"], {}, "bonus points")
-    ctx.trace.add("pi.percent", percent, ["pi.maximum_points", "pi.set_choice"],
+    ctx.trace.add("pi.score", percent, ["pi.maximum_points", "pi.set_choice"],
                   {"set": best["set"], "base": best["base"], "performance": best["performance"], "bonus": best["bonus"]},
                   f"{best['set']} measure set: base {best['base']} + performance {best['performance']} + bonus "
-                  f"{best['bonus']}, at most {cap}" if best["base"] else "the base score was not earned, so 0")
-    if not best["base"]:
-        percent = ZERO
+                  f"{best['bonus']}, at most {cap}" if not best["missing"] else "the base score was not earned, so 0")
     detail = {"set": best["set"], "base": best["base"], "performance": best["performance"], "bonus": best["bonus"],
               "missing": best["missing"],
               "measures": [{"id": m["id"], "points": m["points"]} for m in best["measures"]]}

@@ -50,6 +50,6 @@ def score(ctx: Context, category: str = "cost") -> CategoryScore:
     maximum = decimal(spec["maximum"])
     percent = (sum((m["points"] for m in scored), ZERO) / (maximum * len(scored)) * HUNDRED
                if scored else ZERO)
-    ctx.trace.add("cost.percent", percent, ["cost.decile_points"], {"scored": len(scored)},
+    ctx.trace.add("cost.score", percent, ["cost.decile_points"], {"scored": len(scored)},
                   f"average of {len(scored)} scored cost measures" if scored else "no cost measure could be scored")
     return CategoryScore("cost", percent, bool(scored), {"measures": measures}, from_submission=False)

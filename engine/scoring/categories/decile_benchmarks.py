@@ -47,6 +47,11 @@ class Scored:
         }
 
 
+# The readings a rulebook may name (each schema pins the one this engine implements).
+INVERSE_READINGS = {"mirrored": True}  # an inverse measure's deciles are read with the direction reversed
+TIE_BREAKS = {"measure_id_ascending": lambda item: (-item.points, item.measure_id)}
+
+
 def _suppression(ctx: Context, measure_id: str, method: str) -> dict | None:
     for row in ctx.value("suppressed.measures"):
         if row["measure"] == measure_id and row["method"] == method:
@@ -119,7 +124,8 @@ def _points(ctx: Context, item: Scored) -> None:
     rate = perf.rate
     if ctx.value("quality.rate_precision") == "two_decimals":
         rate = rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    result = decile_points(rate, benchmark.deciles, bool(item.meta.get("isInverse")),
+    inverse = bool(item.meta.get("isInverse")) and INVERSE_READINGS[ctx.value("quality.inverse_interpolation")]
+    result = decile_points(rate, benchmark.deciles, inverse,
                            decimal(spec["floor"]), decimal(spec["maximum"]), spec["floor_below_decile"])
     item.decile, item.points, item.measure_class = result.decile, result.points, "benchmarked"
     rules = ["quality.decile_points", "quality.rate_precision"]
@@ -181,7 +187,7 @@ def _select(ctx: Context, candidates: list[Scored]) -> Scored | None:
     """Mark the counted measures; return the one filling the required outcome/high-priority slot."""
     count = ctx.value("quality.counted_measures")
     rule = ctx.value("quality.required_measure_types")
-    order = sorted(candidates, key=lambda i: (-i.points, i.measure_id))
+    order = sorted(candidates, key=TIE_BREAKS[ctx.value("quality.tie_break")])
     required = next((i for i in order if i.meta.get("measureType") in rule["first"]), None)
     if required is None and rule["otherwise"] == "high_priority":
         required = next((i for i in order if i.meta.get("isHighPriority")), None)
@@ -191,6 +197,17 @@ def _select(ctx: Context, candidates: list[Scored]) -> Scored | None:
     if required:
         required.required = True
     return required
+
+
+def _above_zero(item: Scored) -> bool:
+    """Performance above zero: better than the worst rate, i.e. above 0 % for a direct measure and below 100 %
+    for an inverse one (a ratio measure, which has no worst rate, needs only a rate)."""
+    rate = item.performance.rate
+    if rate is None:
+        return False
+    if not item.meta.get("isInverse"):
+        return rate > 0
+    return rate < HUNDRED or item.meta.get("metricType") == "nonProportion"
 
 
 def _bonuses(ctx: Context, candidates: list[Scored], required: Scored | None,
@@ -206,7 +223,7 @@ def _bonuses(ctx: Context, candidates: list[Scored], required: Scored | None,
         eligible = (item is not required and item.method not in conditions["excluded_methods"]
                     and (item.completeness_met or not conditions["requires_data_completeness"])
                     and (perf.case_count >= minimum or not conditions["requires_case_minimum"])
-                    and (perf.rate is not None and perf.rate > 0 or not conditions["requires_rate_above_zero"]))
+                    and (_above_zero(item) or not conditions["requires_rate_above_zero"]))
         if eligible and item.meta.get("measureType") in outcome["measure_types"]:
             item.bonus["outcome_high_priority"] = decimal(outcome["points"])
         elif eligible and item.meta.get("isHighPriority"):
@@ -236,7 +253,7 @@ def _improvement(ctx: Context, achievement_percent: Decimal) -> Decimal:
     if not spec["enabled"] or not prior or not prior.get("fullParticipation", False):
         return ZERO
     prior_percent = max(decimal(prior["achievementPercent"]), decimal(spec["prior_floor_percent"]))
-    raw = (achievement_percent - prior_percent) / prior_percent * 10
+    raw = (achievement_percent - prior_percent) / prior_percent * spec["multiplier"]
     value = min(max(raw, ZERO), decimal(spec["maximum_points"]))
     ctx.trace.add("quality.improvement", value, ["quality.improvement"],
                   {"current_achievement_percent": achievement_percent, "prior_achievement_percent": prior_percent},
@@ -298,7 +315,7 @@ def score(ctx: Context, category: str = "quality") -> CategoryScore:
             percent = facility_percent
         else:
             note += f"; higher than the facility-based score {facility_percent} %"
-    ctx.trace.add("quality.percent", percent, rules,
+    ctx.trace.add("quality.score", percent, rules,
                   {"achievement": achievement, "bonus": bonus, "denominator": denominator,
                    "improvement": improvement}, note)
     return CategoryScore("quality", percent, submitted or bool(facility), {

@@ -12,7 +12,7 @@ ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
 
 def _zero(ctx: Context, reason: str, rules: list[str], detail: dict[str, Any]) -> CategoryScore:
-    ctx.trace.add("pi.percent", ZERO, rules, {}, reason)
+    ctx.trace.add("pi.score", ZERO, rules, {}, reason)
     return CategoryScore("pi", ZERO, True, {**detail, "zero_reason": reason})
 
 
@@ -60,7 +60,7 @@ def _shape_problem(value: Any, metric: str | None) -> str | None:
     numbers = [value.get("numerator"), value.get("denominator")]
     if any(isinstance(n, bool) or not isinstance(n, int | float) or n < 0 or n != int(n) for n in numbers):
         return f"numerator and denominator must be whole numbers of at least 0, found {numbers}"
-    if numbers[0] > numbers[1]:
+    if float(numbers[0] or 0) > float(numbers[1] or 0):
         return f"numerator {numbers[0]} exceeds denominator {numbers[1]}"
     return None
 
@@ -80,13 +80,17 @@ def _available(ctx: Context, values: dict[str, Any]) -> tuple[dict[str, Decimal]
     return available, claimed
 
 
+def reported(value: Any) -> bool:
+    """A measure counts as reported when attested yes or given with a numerator of at least one."""
+    return value is True or (isinstance(value, dict) and value.get("numerator", 0) >= 1)
+
+
 def _substituted(ctx: Context, values: dict[str, Any], paths: dict[str, str]) -> dict[str, str]:
     """Measures replaced by a reported substitute (e.g. one bi-directional exchange for two HIE measures)."""
     replaced: dict[str, str] = {}
     for measure, spec in ctx.value("pi.measures").items():
-        value = values.get(measure)
-        if not (value is True or (isinstance(value, dict) and value.get("numerator", 0) >= 1)):
-            continue  # only a reported substitute (yes, or a numerator of at least one) replaces others
+        if not reported(values.get(measure)):
+            continue
         for other in spec.get("substitutes", []):
             replaced[other] = measure
             if other in values:
@@ -95,11 +99,31 @@ def _substituted(ctx: Context, values: dict[str, Any], paths: dict[str, str]) ->
     return replaced
 
 
+def _substitute_answered_no(ctx: Context, values: dict[str, Any]) -> tuple[str, list[str]] | None:
+    """A substitute answered no while none of the measures it replaces is reported, if any."""
+    for measure, spec in ctx.value("pi.measures").items():
+        others = list(spec.get("substitutes", []))
+        if others and values.get(measure) is False and not any(o in values for o in others):
+            return measure, others
+    return None
+
+
+def _unscored(ctx: Context, values: dict[str, Any], paths: dict[str, str]) -> None:
+    """Report every record of this year's measure data that no rule of the rulebook scores."""
+    health = ctx.value("pi.public_health")
+    scored = {*ctx.value("pi.measures"), *ctx.value("pi.bonus_measures"), *ctx.value("pi.exclusions"),
+              *ctx.value("pi.required_attestations"), *ctx.book.value_or("pi.required_answers", []),
+              *health["measures"], *health["exclusion_measures"], *(health.get("bonus_any") or {}).get("measures", [])}
+    for measure in sorted(set(values) - scored, key=lambda m: paths[m]):
+        ctx.issue(paths[measure], f"{measure} is in CMS's {ctx.book.year} measure data but no rule of this rulebook "
+                  "scores it; it is not counted")
+
+
 def score(ctx: Context, category: str = "pi") -> CategoryScore:
     values, paths, missing_cehrt, any_set = gather(ctx)
     detail: dict[str, Any] = {"measures": []}
     if not any_set:
-        ctx.trace.add("pi.percent", ZERO, ["pi.allowed_entity_types"], {}, "no data for this category")
+        ctx.trace.add("pi.score", ZERO, ["pi.allowed_entity_types"], {}, "no data for this category")
         return CategoryScore("pi", ZERO, False, detail)
     if missing_cehrt and ctx.value("pi.cehrt_id_required"):
         return _zero(ctx, "no CMS EHR Certification ID (cehrtId) on " + ", ".join(missing_cehrt),
@@ -111,6 +135,12 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
     for answer in ctx.book.value_or("pi.required_answers", []):
         if answer not in values:
             return _zero(ctx, f"required attestation {answer} is missing (yes or no)", ["pi.required_answers"], detail)
+    _unscored(ctx, values, paths)
+    answered_no = _substitute_answered_no(ctx, values)
+    if answered_no and ctx.value("pi.substitute_answered_no") == "category_zero":
+        measure, others = answered_no
+        return _zero(ctx, f"{measure} (which replaces {' and '.join(others)}) is answered no and neither "
+                     f"{' nor '.join(others)} is reported", ["pi.substitute_answered_no", "pi.measures"], detail)
     available, claimed = _available(ctx, values)
     health = ctx.value("pi.public_health")
     yes = [m for m in health["measures"] if values.get(m) is True]
@@ -137,6 +167,8 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
     floor = decimal(ctx.value("pi.minimum_points_with_numerator"))
     total = health_points
     replaced = _substituted(ctx, values, paths)
+    if answered_no:  # the no_points reading: the substitute stands, with 0 points, in place of the others
+        replaced.update({other: answered_no[0] for other in answered_no[1]})
     for measure, spec in ctx.value("pi.measures").items():
         if measure in replaced:
             detail["measures"].append({"id": measure, "substituted_by": replaced[measure], "points": ZERO})
@@ -185,6 +217,6 @@ def score(ctx: Context, category: str = "pi") -> CategoryScore:
             ctx.trace.add(f"pi.measures.{measure}", decimal(points), ["pi.bonus_measures"], {}, "bonus")
     percent = min(total, decimal(ctx.value("pi.maximum_points")))
     detail.update({"public_health": health_points, "exclusions": claimed, "points": total})
-    ctx.trace.add("pi.percent", percent, ["pi.maximum_points"], {"points": total},
+    ctx.trace.add("pi.score", percent, ["pi.maximum_points"], {"points": total},
                   f"{total} points, at most {ctx.value('pi.maximum_points')}")
     return CategoryScore("pi", percent, True, detail)

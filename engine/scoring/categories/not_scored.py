@@ -8,6 +8,6 @@ from engine.scoring.context import CategoryScore, Context
 
 
 def score(ctx: Context, category: str) -> CategoryScore:
-    ctx.trace.add(f"{category}.percent", Decimal(0), [f"{category}.reason"],
+    ctx.trace.add(f"{category}.score", Decimal(0), [f"{category}.reason"],
                   note=str(ctx.value(f"{category}.reason")))
     return CategoryScore(category, Decimal(0), False, {"reason": ctx.value(f"{category}.reason")})

@@ -16,13 +16,16 @@ def complex_patient_bonus(ctx: Context, facts: dict[str, Any]) -> Decimal:
     if ctx.value("bonuses.requires_submitted_data") and not facts["submitted_any"]:
         return ctx.trace.add("bonuses.complex_patient", ZERO, ["bonuses.requires_submitted_data"], {},
                              "no data submitted in any category, so no complex patient bonus")
-    needed = sorted(rule.expression.names - set(ctx.book.rule_constants("bonuses.complex_patient")))
+    needed = sorted(rule.expression.names)
     if any(n not in inputs for n in needed):
         return ctx.trace.add("bonuses.complex_patient", ZERO, ["bonuses.complex_patient"], {},
                              "no complex patient data (" + ", ".join(needed) + ") in the profile")
     value = max(decimal(ctx.book.evaluate("bonuses.complex_patient", inputs)), ZERO)
     return ctx.trace.add("bonuses.complex_patient", value, ["bonuses.complex_patient"],
                          {n: inputs[n] for n in needed}, rule.expression.text)
+
+
+NEUTRAL_SCORES = {"performance_threshold": "payment.performance_threshold"}  # the value a neutral final score takes
 
 
 def final_score(ctx: Context, categories: dict[str, CategoryScore], weighting: Weighting,
@@ -35,11 +38,12 @@ def final_score(ctx: Context, categories: dict[str, CategoryScore], weighting: W
                       {"percent": category.percent, "weight": weighting.weights[name]},
                       f"{name} percent x weight")
     if weighting.neutral:
-        threshold = ctx.number("payment.performance_threshold")
-        rules = ["final.neutral_final_score", "weights.minimum_scored_categories", "payment.performance_threshold"]
-        return ctx.trace.add("final_score", threshold, rules,
-                             {"row": weighting.row_label},
-                             "fewer than two categories scored, so the final score equals the performance threshold")
+        source = NEUTRAL_SCORES[ctx.value("final.neutral_final_score")]
+        minimum = ctx.value("weights.minimum_scored_categories")
+        rules = ["final.neutral_final_score", "weights.minimum_scored_categories", source]
+        return ctx.trace.add("final_score", ctx.number(source), rules, {"row": weighting.row_label},
+                             f"fewer than {minimum} categories scored, so the final score is the "
+                             f"{source.split('.')[-1].replace('_', ' ')}")
     total = sum(contributions.values(), ZERO) + bonus
     value = min(total, ctx.number("final.maximum"))
     return ctx.trace.add("final_score", value, ["final.maximum"], {**contributions, "complex_patient_bonus": bonus},

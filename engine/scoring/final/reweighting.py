@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -51,20 +51,30 @@ def eligibility(ctx: Context, categories: dict[str, CategoryScore]) -> dict[str,
     return facts
 
 
-def apply_credits(ctx: Context, categories: dict[str, CategoryScore], facts: dict[str, Any]) -> None:
-    """Scores CMS assigns when a condition holds (e.g. an APM Entity's improvement activities)."""
+def apply_credits(ctx: Context, categories: dict[str, CategoryScore],
+                  facts: dict[str, Any]) -> tuple[dict[str, CategoryScore], dict[str, Any]]:
+    """Scores CMS assigns when a condition holds (e.g. an APM Entity's improvement activities): each credit is
+    its own trace node, and ``<category>.percent`` is the higher of the score from data and the credit."""
+    facts = dict(facts)
+    credited: dict[str, CategoryScore] = {}
     for name, category in categories.items():
-        for address in [a for a in ctx.book.rules if a.startswith(f"{name}.credits.")]:
-            if not ctx.book.evaluate(address, facts):
-                continue
-            credit = decimal(ctx.value(f"{address}.percent"))
-            if credit > category.percent:
-                category.percent = credit
-                category.detail["credit"] = address
-                ctx.trace.add(f"{name}.percent", credit, [address], _used(ctx, address, facts),
-                              ctx.book.rule(address).note or f"credited {credit} %")
-            category.submitted = True
+        applicable = [(decimal(ctx.value(f"{a}.percent")), a) for a in ctx.book.rules
+                      if a.startswith(f"{name}.credits.") and ctx.book.evaluate(a, facts)]
+        rules: list[str] = []
+        if applicable:
+            credit, address = max(applicable)
+            ctx.trace.add(f"{name}.credit", credit, [address], _used(ctx, address, facts),
+                          ctx.book.rule(address).note or f"credited {credit} %")
             facts[f"submitted_{name}"] = facts["submitted_any"] = True
+            if credit > category.percent:
+                rules = [address]
+                category = replace(category, percent=credit, submitted=True, detail={**category.detail, "credit": address})
+            else:
+                category = replace(category, submitted=True)
+        ctx.trace.add(f"{name}.percent", category.percent, rules, {"score": ctx.trace.nodes[f"{name}.score"].value},
+                      "credited" if rules else "the score from the data")
+        credited[name] = category
+    return credited, facts
 
 
 def _used(ctx: Context, address: str, facts: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,303 @@
+"""Load a year's rulebook folder once: validate every file, index every value by address, compile formulas.
+
+The result is cached by (folder, content checksum, what-ifs, as-of date), so every run, thread or process
+that asks for the same rules shares one immutable compiled rulebook.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from engine.base.errors import Location, RulebookError, RulebookErrors
+from engine.base.frozen import FrozenDict, freeze
+from engine.base.locations import rulebook_path, schemas_dir
+from engine.base.schemas import schema_errors
+from engine.base.yamlsource import load_yaml, pointer_join
+from engine.rules.checks import consistency_errors
+from engine.rules.expressions import ExpressionError, compile_expression
+from engine.rules.model import Param, Rule, Rulebook
+from engine.rules.names import INPUT_SETS
+from engine.rules.overrides import apply_override, check_overrides, is_param, is_rule, parse_as_of
+from engine.rules.reference import Reference, load_reference
+
+REFERENCE_FILE = "reference/cms-measures.json"
+OPTIONAL_STEMS = {"crosswalk"}
+RULE_KEYS = {"id", "when", "formula", "inputs", "cite", "unverified", "note"}
+_CACHE_SIZE = 32
+_cache: OrderedDict[tuple, Rulebook] = OrderedDict()
+
+
+def display_folder(folder: Path) -> str:
+    """How a rulebook folder is named in results and messages: the folder actually read, relative to the
+    working directory when it lies inside it."""
+    resolved = folder.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(resolved)
+
+
+def rule_file_stems() -> list[str]:
+    """The concerns a year's folder may have: one schema each under schemas/rules/."""
+    return sorted(
+        p.name.removesuffix(".schema.json")
+        for p in (schemas_dir() / "rules").glob("*.schema.json")
+        if p.name != "common.schema.json"
+    )
+
+
+class _Builder:
+    """Collects params, rules and errors while walking the files of one folder."""
+
+    def __init__(self, display: str, positions: Mapping[str, Mapping[str, tuple[int, int]]], as_of: dt.date | None):
+        self.folder_display = display
+        self.positions = positions
+        self.as_of = as_of
+        self.errors: list[RulebookError] = []
+        self.params: dict[str, Param] = {}
+        self.rule_nodes: list[tuple[str, dict, str, str, int | None]] = []
+
+    def display(self, name: str) -> str:
+        return f"{self.folder_display}/{name}"
+
+    def loc(self, stem: str, pointer: str, key: bool = False) -> Location:
+        positions = self.positions.get(stem, {})
+        line, column = positions.get(pointer + ("#key" if key else ""), positions.get(pointer, (None, None)))
+        return Location(self.display(f"{stem}.yaml"), line, column, pointer)
+
+    def error(self, stem: str, pointer: str, message: str, hint: str | None = None) -> None:
+        key = message.startswith("unknown key")
+        self.errors.append(RulebookError(self.loc(stem, pointer, key), message, hint))
+
+    def walk(self, stem: str, node: Any, pointer: str, dotted: str) -> None:
+        if is_param(node):
+            self.add_param(stem, node, pointer, dotted)
+        elif is_rule(node):
+            self.rule_nodes.append((stem, node, pointer, dotted, self.loc(stem, pointer).line))
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                self.walk(stem, child, pointer_join(pointer, key), f"{dotted}.{key}")
+        elif isinstance(node, list) and all(isinstance(i, dict) and "id" in i for i in node):
+            for index, item in enumerate(node):
+                self.walk_item(stem, item, pointer_join(pointer, index), f"{dotted}.{item['id']}")
+
+    def walk_item(self, stem: str, item: dict, where: str, address: str) -> None:
+        if "rows" in item:
+            self.add_table(stem, item, where, address)
+            return
+        # a list of conditions, each with the values it carries (e.g. a credit's percent)
+        self.rule_nodes.append((stem, item, where, address, self.loc(stem, where).line))
+        for key, value in item.items():
+            if key not in RULE_KEYS:
+                self.add_param(stem, {"value": value, "cite": item["cite"], "note": item.get("note")},
+                               pointer_join(where, key), f"{address}.{key}")
+
+    def add_param(self, stem: str, node: dict, pointer: str, dotted: str) -> None:
+        value, amended = node["value"], None
+        if self.as_of and node.get("amendments"):
+            dated = [(dt.date.fromisoformat(a["effective"]), a) for a in node["amendments"]]
+            in_force = [(date, a) for date, a in dated if date <= self.as_of]
+            if in_force:
+                amended, latest = max(in_force, key=lambda pair: pair[0])
+                value = latest["value"]
+        self.params[dotted] = Param(
+            dotted, freeze(value), tuple(node["cite"]), self.display(f"{stem}.yaml"),
+            self.loc(stem, pointer).line, node.get("unverified"), node.get("note"), amended,
+            tuple(node.get("dependents", ())), bool(node.get("documentary")),
+        )
+
+    def add_table(self, stem: str, node: dict, pointer: str, dotted: str) -> None:
+        line = self.loc(stem, pointer).line
+        self.params[dotted] = Param(dotted, freeze(node["rows"]), tuple(node["cite"]), self.display(f"{stem}.yaml"),
+                                    line, node.get("unverified"), node.get("title"))
+        condition = {"when": node["applies_when"], "inputs": "eligibility", "cite": node["cite"]}
+        self.rule_nodes.append((stem, condition, pointer_join(pointer, "applies_when"), f"{dotted}.applies_when", line))
+
+
+def _checksum(files: Mapping[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def _folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def load_rulebook(
+    year_or_path: str | int | Path,
+    overrides: Mapping[str, Any] | None = None,
+    as_of: str | dt.date | None = None,
+    reference_year_must_match: bool = True,
+) -> Rulebook:
+    """Load, validate and compile a rulebook (or take it from the cache); raise RulebookErrors listing every
+    problem found."""
+    folder = rulebook_path(year_or_path)
+    if not folder.is_dir():
+        raise RulebookErrors([RulebookError(Location(str(year_or_path)), "no rulebook folder here",
+                                            "give a performance year that has a folder under rules/, or a rulebook folder path")])
+    date = parse_as_of(as_of)
+    what_ifs = dict(overrides or {})
+    files = _folder_bytes(folder)
+    checksum = _checksum(files)
+    key = (str(folder.resolve()), display_folder(folder), checksum, json.dumps(what_ifs, sort_keys=True, default=str),
+           date, reference_year_must_match)
+    if key in _cache:
+        _cache.move_to_end(key)
+        return _cache[key]
+    book = _load(folder, files, checksum, what_ifs, date, reference_year_must_match)
+    _cache[key] = book
+    if len(_cache) > _CACHE_SIZE:
+        _cache.popitem(last=False)
+    return book
+
+
+def _load(folder: Path, files: Mapping[str, bytes], checksum: str, overrides: dict[str, Any], as_of: dt.date | None,
+          reference_year_must_match: bool) -> Rulebook:
+    display = display_folder(folder)
+    docs, positions, errors = _read_files(folder, display)
+    if errors:
+        raise RulebookErrors(errors)
+    reference = _reference(files.get(REFERENCE_FILE), f"{display}/{REFERENCE_FILE}")
+    identity = {"path": folder, "display_path": display, "checksum": checksum, "files": tuple(sorted(files)),
+                "reference": reference}
+    base = _compile(docs, positions, overrides, as_of, identity, None, reference_year_must_match)
+    variants = {}
+    for program, changes in base.value_or("program.program_variants", {}).items():
+        variants[program] = _compile(docs, positions, {**changes, **overrides}, as_of, identity, program,
+                                     reference_year_must_match, shown=overrides)
+    object.__setattr__(base, "variants", FrozenDict(variants))
+    return base
+
+
+def _read_files(folder: Path, display: str) -> tuple[dict[str, Any], dict[str, Any], list[RulebookError]]:
+    stems = rule_file_stems()
+    docs: dict[str, Any] = {}
+    positions: dict[str, Any] = {}
+    errors: list[RulebookError] = []
+    for extra in sorted(p.stem for p in folder.glob("*.yaml") if p.stem not in stems):
+        errors.append(RulebookError(Location(f"{display}/{extra}.yaml"), "this file is not a rulebook concern",
+                                    f"expected one of {', '.join(s + '.yaml' for s in stems)}"))
+    for stem in stems:
+        path = folder / f"{stem}.yaml"
+        if not path.exists():
+            if stem not in OPTIONAL_STEMS:
+                errors.append(RulebookError(Location(f"{display}/{stem}.yaml"), "file is missing"))
+            continue
+        try:
+            docs[stem], positions[stem] = load_yaml(path, f"{display}/{path.name}")
+        except RulebookError as exc:
+            errors.append(exc)
+    return docs, positions, errors
+
+
+def _compile(docs: Mapping[str, Any], positions: Mapping[str, Any], overrides: Mapping[str, Any],
+             as_of: dt.date | None, identity: dict[str, Any], variant: str | None, reference_year_must_match: bool,
+             shown: Mapping[str, Any] | None = None) -> Rulebook:
+    """Compile the documents with the what-ifs laid over a copy of them."""
+    copied: dict[str, Any] = copy.deepcopy(dict(docs))
+    check_overrides(copied, overrides)
+    for address, value in overrides.items():
+        apply_override(copied, address, value)
+    docs = copied
+    build = _Builder(identity["display_path"], positions, as_of)
+    for stem, doc in docs.items():
+        problems = schema_errors(f"rules/{stem}.schema.json", doc)
+        for message, hint, pointer in problems:
+            prefix = "--set value: " if any(a.split(".")[0] == stem for a in overrides) else ""
+            build.error(stem, pointer, prefix + message, hint)
+        if not problems:
+            build.walk(stem, doc, "", stem)
+    if build.errors:
+        raise RulebookErrors(build.errors)
+    sources = docs["sources"]["sources"]
+    _check_citations(build, sources)
+    rules = _compile_rules(build)
+    year = build.params["program.performance_year"].value
+    _check_year(build, identity, year, reference_year_must_match)
+    book = Rulebook(
+        identity["path"], identity["display_path"], year, FrozenDict(build.params), FrozenDict(rules), freeze(sources),
+        identity["reference"], identity["checksum"], identity["files"],
+        FrozenDict({stem: doc["mechanism"] for stem, doc in docs.items() if "mechanism" in doc}),
+        freeze(dict(overrides if shown is None else shown)), as_of, variant,
+    )
+    build.errors.extend(consistency_errors(book))
+    if build.errors:
+        raise RulebookErrors(build.errors)
+    return book
+
+
+def _check_citations(build: _Builder, sources: dict) -> None:
+    cited = [(p.address, p.cite, p.file, p.line) for p in build.params.values()]
+    cited += [(d, tuple(n["cite"]), build.display(f"{s}.yaml"), line) for s, n, _, d, line in build.rule_nodes]
+    for address, cite, file, line in cited:
+        for key in cite:
+            if key not in sources:
+                close = difflib.get_close_matches(key, sorted(sources), n=1)
+                build.errors.append(RulebookError(
+                    Location(file, line, None, address), f"cites {key!r}, which sources.yaml does not list",
+                    f"did you mean {close[0]!r}?" if close else None))
+
+
+def _compile_rules(build: _Builder) -> dict[str, Rule]:
+    rules: dict[str, Rule] = {}
+    for stem, node, pointer, dotted, line in build.rule_nodes:
+        constants = {a.split(".", 1)[1]: p.value for a, p in build.params.items()
+                     if a.startswith(stem + ".") and a.count(".") == 1}
+        key = "formula" if "formula" in node else "when"
+        try:
+            expression = compile_expression(node[key], INPUT_SETS[node["inputs"]], constants,
+                                            "formula" if key == "formula" else "condition")
+        except ExpressionError as exc:
+            build.errors.append(RulebookError(build.loc(stem, pointer_join(pointer, key)), str(exc)))
+            continue
+        rules[dotted] = Rule(dotted, expression, tuple(node["cite"]), build.display(f"{stem}.yaml"),
+                             line, node.get("unverified"), node.get("note"))
+    if build.errors:
+        raise RulebookErrors(build.errors)
+    return rules
+
+
+def _reference(content: bytes | None, name: str) -> Reference:
+    if content is None:
+        raise RulebookErrors([RulebookError(Location(name), "reference data file is missing",
+                                            "write it with `mips import-cms-data`")])
+    return _parse_reference(content, name)
+
+
+@lru_cache(maxsize=16)
+def _parse_reference(content: bytes, name: str) -> Reference:
+    """Parse and validate reference data once per content (a compare loads each year's file once)."""
+    try:
+        doc = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise RulebookErrors([RulebookError(Location(name, exc.lineno, exc.colno),
+                                            f"not valid JSON: {exc.msg}")]) from None
+    problems = schema_errors("reference.schema.json", doc)
+    if problems:
+        raise RulebookErrors([RulebookError(Location(name, None, None, p), m, h) for m, h, p in problems[:20]])
+    return load_reference(doc)
+
+
+def _check_year(build: _Builder, identity: dict[str, Any], year: int, reference_must_match: bool) -> None:
+    param = build.params["program.performance_year"]
+    folder: Path = identity["path"]
+    if folder.name.isdigit() and int(folder.name) != year:
+        build.errors.append(RulebookError(Location(param.file, param.line), f"performance_year is {year} "
+                                          f"but the folder is named {folder.name}"))
+    reference: Reference = identity["reference"]
+    if reference_must_match and reference.performance_year != year:
+        build.errors.append(RulebookError(Location(build.display(REFERENCE_FILE)),
+                                          f"reference data is for {reference.performance_year}, not {year}",
+                                          f"import the year's CMS data: mips import-cms-data DIR --year {year} "
+                                          f"--version V --out {build.display(REFERENCE_FILE)}"))

@@ -1,0 +1,74 @@
+"""The trace: append-only nodes, each written from the value the result carries, citing what was read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from engine import load, score
+from engine.rules.loader import load_rulebook
+from engine.scoring.trace import Trace
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def _nodes(result) -> dict:
+    return {n["id"]: n for n in result.document["trace"]}
+
+
+def test_a_node_is_written_once() -> None:
+    trace = Trace(load_rulebook(2020))
+    trace.add("quality.score", 1, ["quality.maximum_percent"])
+    with pytest.raises(ValueError, match="written twice"):
+        trace.add("quality.score", 2, ["quality.maximum_percent"])
+
+
+def test_a_credit_is_its_own_node_and_the_category_cites_it() -> None:
+    # 2022 APP group without an IA set: CMS assigns 100 % (rules/2022/ia.yaml credits.app_participant);
+    # from the submitted activities alone the category scores 0 %.
+    case = GOLDEN / "2022" / "app_group_ia_credit"
+    result = score(case / "submission.json", 2022, profile=case / "profile.yaml")
+    nodes = _nodes(result)
+    assert nodes["ia.score"]["value"] == 0
+    assert nodes["ia.credit"]["value"] == 100 and nodes["ia.credit"]["rules"] == ["ia.credits.app_participant"]
+    assert nodes["ia.percent"]["value"] == 100 == result.category("ia")["percent"]
+    assert nodes["ia.percent"]["rules"] == ["ia.credits.app_participant"]
+
+
+def test_the_2017_aci_node_carries_the_score_the_result_carries() -> None:
+    # With the base worth 0 points (a what-if), the transition set still earns its base (every required base
+    # measure is reported), so ACI = 0 + performance 10 + 2 = 12, in the result and in its node alike.
+    case = GOLDEN / "2017" / "aci_transition_set_62_15_5"
+    result = score(case / "submission.json", load(2017, overrides={"pi.base_score": 0}))
+    nodes = _nodes(result)
+    assert result.category("pi")["percent"] == 12
+    assert nodes["pi.score"]["value"] == 12 and nodes["pi.percent"]["value"] == 12
+
+
+def test_every_category_percent_node_equals_the_result() -> None:
+    for case in sorted(p for p in GOLDEN.glob("*/*") if (p / "expected.yaml").exists()):
+        overrides = yaml.safe_load((case / "expected.yaml").read_text()).get("overrides") or None
+        profile = case / "profile.yaml"
+        result = score(sorted(case.glob("submission*.json")), load(case.parent.name, overrides=overrides),
+                       profile=profile if profile.exists() else None)
+        nodes = _nodes(result)
+        for name, category in result.document["categories"].items():
+            assert nodes[f"{name}.percent"]["value"] == category["percent"], (case.name, name)
+            assert nodes[f"{name}.contribution"]["value"] == category["points"], (case.name, name)
+        assert nodes["final_score"]["value"] == result.final_score, case.name
+
+
+def test_pi_hie5_answered_no_names_the_measure_and_its_other_reading() -> None:
+    # 2021: PI_HIE_5 "no" with neither PI_HIE_1 nor PI_HIE_4. Default reading (rules/2021/pi.yaml
+    # substitute_answered_no: category_zero): PI 0 %, and the reason names PI_HIE_5. The other reading lets the
+    # category stand: PI_EP_1 80/100 x 10 = 8, PI_PEA_1 60/100 x 40 = 24, public health 5 + 5 = 10 => 42.
+    case = GOLDEN / "2021" / "pi_hie5_answered_no_pi_zero_7_5"
+    zero = score(case / "submission.json", 2021)
+    node = _nodes(zero)["pi.score"]
+    assert zero.category("pi")["percent"] == 0 and "PI_HIE_5" in node["note"] and "answered no" in node["note"]
+    assert "pi.substitute_answered_no" in node["rules"]
+    stands = score(case / "submission.json", load(2021, overrides={"pi.substitute_answered_no": "no_points"}))
+    assert stands.category("pi")["percent"] == 42
+    assert _nodes(stands)["pi.measures.PI_HIE_1"]["note"] == "replaced by PI_HIE_5"
