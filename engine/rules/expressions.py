@@ -331,7 +331,9 @@ class _Compiler:
     def visit_IfExp(self, node: ast.IfExp) -> _Typed:
         test, body, orelse = self.visit(node.test), self.visit(node.body), self.visit(node.orelse)
         self.expect(test, Kind.BOOL, node.test, "the condition of `a if c else b` needs true/false")
-        if body.kind not in SCALAR_KINDS or body.kind != orelse.kind:
+        if body.kind not in SCALAR_KINDS:
+            self.fail(f"`a if c else b` gives a true/false value, a number or a string, not a {body.kind}", node)
+        if body.kind != orelse.kind:
             self.fail(f"both sides of `a if c else b` must be the same kind of value, but "
                       f"{self.segment(node.body)} is a {body.kind} and {self.segment(node.orelse)} a {orelse.kind}", node)
         lower_test, lower_body, lower_orelse = test.lower, body.lower, orelse.lower
@@ -398,7 +400,11 @@ class _Compiler:
     def compare(self, left: _Typed, left_node: ast.AST, op: ast.cmpop, right: _Typed, right_node: ast.AST) -> None:
         symbol = _SYMBOLS[type(op)]
         if isinstance(op, ast.Eq | ast.NotEq):
-            if left.kind not in SCALAR_KINDS or left.kind != right.kind:
+            for typed, side in ((left, left_node), (right, right_node)):
+                if typed.kind not in SCALAR_KINDS:
+                    self.fail(f"`{symbol}` compares true/false values, numbers or strings, but {self.segment(side)} "
+                              f"is a {typed.kind}", side)
+            if left.kind != right.kind:
                 self.fail(f"`{symbol}` compares values of one kind, but {self.segment(left_node)} is a {left.kind} "
                           f"and {self.segment(right_node)} a {right.kind}", right_node)
             return
@@ -457,6 +463,8 @@ class _Compiler:
         for item, element in zip(items, node.elts, strict=True):
             if item.const is _NOT_CONSTANT:
                 self.fail(f"the list after `in` may hold only constants, not {self.segment(element)}", element)
+            if isinstance(item.node, ast.Name):  # a number: the set of them is bound instead
+                del self.bindings[item.node.id]
         kinds = {item.kind for item in items}
         if len(kinds) > 1:
             self.fail("the list after `in` mixes kinds of values", node)
@@ -490,7 +498,26 @@ class _Columns:
         return self.column(key, Kind.BOOL)
 
 
-_EXACT_TYPES = {Kind.BOOL: bool, Kind.NUMBER: Decimal, Kind.STRING: str, Kind.STRING_LIST: list}
+class _Checked:
+    """No input is of this type: a number is always checked (finite) and converted (exact Decimal)."""
+
+
+_BOOL, _NUMBER, _STRING = Kind.BOOL, Kind.NUMBER, Kind.STRING
+
+
+def _decimal_of_integral(value: Any) -> Decimal:
+    return Decimal(int(value))
+
+
+def _decimal_of_real(value: Any) -> Decimal | None:
+    try:
+        return decimal(value)  # a float's (or numpy float's) shortest text, as engine.base.numbers reads it
+    except (InvalidOperation, ValueError):  # e.g. a Fraction, which has no decimal text
+        return None
+
+
+_NUMBER_TYPES: dict[type, Callable[[Any], Decimal | None]] = {int: Decimal, float: decimal, Decimal: decimal}
+_EXACT_TYPES = {Kind.BOOL: bool, Kind.NUMBER: _Checked, Kind.STRING: str, Kind.STRING_LIST: list}
 
 
 def _getter(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
@@ -575,22 +602,26 @@ class Expression:
             raise ExpressionError(f"{self.kind} {_shown(self.text)} needs the input {missing.args[0]!r}") from None
         if tuple(map(type, got)) == self._types:  # every input already of its exact type: bind as given
             scope = values if self._direct else dict(zip(self._order, got, strict=True))
-        else:
-            scope = {name: self._input(name, value, kind) for name, value, kind in zip(self._order, got, self._kinds,
-                                                                                       strict=True)}
+        else:  # numbers (always converted) or an input of another type (checked)
+            scope = dict(zip(self._order, got, strict=True))
+            for name, value, kind, exact in zip(self._order, got, self._kinds, self._types, strict=True):
+                if value.__class__ is not exact:
+                    scope[name] = self._input(name, value, kind)
         return eval(self._code, self._globals, scope)  # a checked, compiled tree; no builtins
 
     def _input(self, name: str, value: Any, kind: Kind) -> Any:
         """An input as the compiled code reads it: a bool, a finite Decimal, a str, or a list."""
-        if kind == Kind.BOOL and (value.__class__ is bool or type(value).__name__ == "bool_"):  # or numpy.bool_
-            return bool(value)
-        if kind == Kind.NUMBER and isinstance(value, Decimal | Real) and not isinstance(value, bool):
-            number = Decimal(int(value)) if isinstance(value, Integral) else decimal(value)
-            if number.is_finite():
+        if kind is _NUMBER:
+            convert = _NUMBER_TYPES.get(value.__class__)  # int, float, Decimal: without the ABC checks below
+            if convert is None and isinstance(value, Real) and not isinstance(value, bool):  # e.g. numpy numbers
+                convert = _decimal_of_integral if isinstance(value, Integral) else _decimal_of_real
+            number = convert(value) if convert is not None else None
+            if number is not None and number.is_finite():
                 return number
-        if kind == Kind.STRING and isinstance(value, str):
-            return value
-        if kind == Kind.STRING_LIST and isinstance(value, list | tuple | set | frozenset):
+        elif kind is _BOOL:
+            if value.__class__ is bool or type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
+                return bool(value)  # numpy.bool_ is named bool in numpy 2
+        elif isinstance(value, str if kind is _STRING else list | tuple | set | frozenset):
             return value
         raise ExpressionError(f"{self.kind} {_shown(self.text)} needs {name!r} as a {kind}, but was given {value!r}")
 
@@ -621,6 +652,9 @@ def compile_expression(text: str, inputs: Mapping[str, Kind | str], constants: M
     """
     if kind not in RESULT_KINDS:
         raise ExpressionError(f"an expression is a 'condition' or a 'formula', not {kind!r}")
+    if not isinstance(inputs, Mapping) or not isinstance(constants, Mapping):
+        raise TypeError("compile_expression takes the inputs as a mapping of name to kind (engine.rules.names.INPUT_SETS) "
+                        "and the file's values as a mapping of name to value")
     if not isinstance(text, str):
         raise ExpressionError(f"a {kind} must be text, not {type(text).__name__}")
     if len(text) > MAX_CHARACTERS:

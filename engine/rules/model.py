@@ -94,7 +94,7 @@ class Rulebook:
         """The identity recorded in every result."""
         return {
             "year": self.year,
-            "payment_year": self.params["program.payment_year"].value,
+            "payment_year": self.value("program.payment_year"),
             "path": self.display_path,
             "checksum": self.checksum,
             "overrides": dict(self.overrides),

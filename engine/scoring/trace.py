@@ -38,7 +38,13 @@ class Trace:
                 raise KeyError(f"trace node {node_id} cites unknown rule {address}")
         if node_id in self.nodes:
             raise ValueError(f"trace node {node_id} is written twice; a node records one value")
-        self.nodes[node_id] = Node(node_id, value, rules, inputs or {}, note)
+        read = list(rules)
+        for address in rules:  # a rule reads the values of its file it names, so the node cites them too
+            if address in self.book.rules:
+                stem = address.split(".")[0]
+                read += [f"{stem}.{name}" for name in sorted(self.book.rules[address].expression.constants)
+                         if f"{stem}.{name}" not in read]
+        self.nodes[node_id] = Node(node_id, value, read, inputs or {}, note)
         return value
 
     def rules_used(self) -> dict[str, dict[str, Any]]:
