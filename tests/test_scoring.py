@@ -188,3 +188,33 @@ def test_rate_precision_is_a_rulebook_option(precision: str, points: float) -> N
     result = score(doc, load(2020, {"quality.rate_precision": precision}))
     measure = result.category("quality")["detail"]["measures"][0]
     assert round(measure["points"], 6) == points
+
+
+def test_a_measure_sent_twice_by_one_collection_type_is_reported_and_scored_once() -> None:
+    # 2020 registry 236 at 75/100 in two quality sets: decile 8 => 8.5 points (2020 benchmark; see the golden
+    # case topped_out_cap_7), counted once as the required outcome measure: 8.5 / 60 x 100 = 14.1667 %.
+    measurement = {"measureId": "236", "value": {"isEndToEndReported": False, "performanceMet": 75,
+                                                 "performanceNotMet": 25, "eligiblePopulation": 100}}
+    quality_set = {"category": "quality", "submissionMethod": "registry", "programName": "mips",
+                   "measurements": [measurement]}
+    doc = {"entityType": "individual", "taxpayerIdentificationNumber": "000000001",
+           "nationalProviderIdentifier": "1000000001", "performanceYear": 2020,
+           "measurementSets": [quality_set, quality_set]}
+    result = score(doc, 2020)
+    assert [i["path"] for i in result.document["issues"]] == ["$.measurementSets[1].measurements[0]"]
+    assert "already submitted at $.measurementSets[0].measurements[0]" in result.document["issues"][0]["message"]
+    assert round(result.category("quality")["percent"], 4) == 14.1667
+
+
+def test_a_2017_facility_score_does_not_make_quality_submitted() -> None:
+    # 2017 had no facility-based scoring (rules/2017/quality.yaml facility_based enabled: false). An individual in
+    # a disaster area (automatic EUC) with only improvement activities is scored on one category, so the final
+    # score is the performance threshold, 3 — with or without a facility score in the profile.
+    doc = {"entityType": "individual", "taxpayerIdentificationNumber": "000000001",
+           "nationalProviderIdentifier": "1000000001", "performanceYear": 2017,
+           "measurementSets": [{"category": "ia", "submissionMethod": "registry", "programName": "mips",
+                                "measurements": [{"measureId": "IA_EPA_1", "value": True}]}]}
+    plain = score(doc, 2017, profile={"eucDisasterArea": True})
+    facility = score(doc, 2017, profile={"eucDisasterArea": True, "facilityBased": {"qualityScore": 90}})
+    assert plain.final_score == facility.final_score == 3
+    assert facility.document["neutral"] is True

@@ -60,9 +60,16 @@ def _suppression(ctx: Context, measure_id: str, method: str) -> dict | None:
 
 
 def _collect(ctx: Context) -> list[Scored]:
-    found = []
+    found: list[Scored] = []
+    first: dict[tuple[str, str], str] = {}
     for measurement_set in ctx.sets("quality"):
         for m in measurement_set.measurements:
+            key = (m.measure_id, measurement_set.method)
+            if key in first:
+                ctx.issue(m.path, f"measure {m.measure_id} by {measurement_set.method} was already submitted at "
+                          f"{first[key]}; the first is scored", measurement_set.source)
+                continue
+            first[key] = m.path
             meta = ctx.book.reference.quality.get(m.measure_id)
             if meta is None:
                 ctx.issue(m.path, f"{m.measure_id} is not a {ctx.book.year} quality measure", measurement_set.source)
@@ -318,7 +325,7 @@ def score(ctx: Context, category: str = "quality") -> CategoryScore:
     ctx.trace.add("quality.score", percent, rules,
                   {"achievement": achievement, "bonus": bonus, "denominator": denominator,
                    "improvement": improvement}, note)
-    return CategoryScore("quality", percent, submitted or bool(facility), {
+    return CategoryScore("quality", percent, submitted or bool(facility and ctx.value("quality.facility_based")["enabled"]), {
         "measures": [i.as_dict() for i in sorted(items, key=lambda i: (not i.counted, i.measure_id, i.method))],
         "achievement": achievement, "achievement_percent": achievement_percent, "denominator": denominator,
         "bonus": bonus, "improvement": improvement, "facility_based": bool(facility),
