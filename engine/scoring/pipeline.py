@@ -56,7 +56,7 @@ def _check_scope(book: Rulebook, submission: Submission) -> None:
                               "a MIPS score for it would be wrong, so none is given")
 
 
-def _program_of(submission: Submission) -> str:
+def program_of(submission: Submission) -> str:
     named = [s.program for s in submission.sets if s.program] + [submission.program or "mips"]
     return named[0].lower()
 
@@ -64,7 +64,7 @@ def _program_of(submission: Submission) -> str:
 def score_submission(book: Rulebook, submission: Submission, profile: dict[str, Any]) -> Result:
     """Score ``submission`` with ``book``; bad measurements become issues, the rest is scored."""
     _check_scope(book, submission)
-    program = _program_of(submission)
+    program = program_of(submission)
     book = book.for_program(program)
     ctx = Context(book, submission, profile, Trace(book), list(submission.issues), program)
     categories: dict[str, CategoryScore] = {}

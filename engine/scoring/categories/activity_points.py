@@ -1,4 +1,4 @@
-"""Improvement activities: activity points by weight, doubled for special statuses, capped."""
+"""Improvement activities: activity points by weight, multiplied for special statuses, capped."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ def score(ctx: Context, category: str = "ia") -> CategoryScore:
     maximum = ctx.number("ia.maximum_points")
     full_credit = set(ctx.value("ia.full_credit_activities"))
     statuses = [s for s in ctx.value("ia.doubling_statuses") if ctx.flag(s)]
-    factor = 2 if statuses else 1
+    multiplier = ctx.value("ia.special_status_multiplier")
+    factor = multiplier if statuses else 1
     activities: list[dict] = []
     seen: set[str] = set()
     credited = ctx.flag("pcmh")

@@ -1,0 +1,169 @@
+"""Score with the array kernels: one entity (Python values) or many at once (numpy columns), the same results.
+
+Each category's rule file names its mechanism; ``KERNELS`` maps that name to the kernel and its input builder.
+After the categories come the eligibility facts, credits, reweighting, complex patient bonus, final score and
+payment adjustment (``engine.scoring.kernels.final``). A kernel's parameters are converted once per rulebook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from engine.base.exact import ArrayOps, ScalarOps
+from engine.inputs.submission import Issue, Submission
+from engine.rules.model import Rulebook
+from engine.scoring.frame import OneEntity, stack_entities, stack_rows
+from engine.scoring.kernels import aci, cost, final, ia, not_scored, pi, quality
+from engine.scoring.kernels.aci_inputs import aci_entity
+from engine.scoring.kernels.cost_rows import cost_batch, cost_rows
+from engine.scoring.kernels.ia_rows import ia_batch, ia_entity, ia_rows
+from engine.scoring.kernels.pi_inputs import pi_entity, pi_issues, stack
+from engine.scoring.kernels.quality_rows import COLUMNS as QUALITY_COLUMNS
+from engine.scoring.kernels.quality_rows import quality_entity, quality_rows
+
+Inputs = Any
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A category mechanism: its parameters, one entity's inputs, and scoring one or many entities."""
+
+    params: Callable[[Rulebook, str], Any]
+    inputs: Callable[[Rulebook, Any, Submission, Mapping[str, Any], list[Issue]], Inputs]
+    one: Callable[[Inputs, Any], dict[str, Any]]
+    many: Callable[[Sequence[Inputs], Any], dict[str, Any]]
+    issues: Callable[[Any, Inputs, Mapping[str, Any]], list[Issue]] = lambda p, inputs, out: []
+
+
+KERNELS: dict[str, Kernel] = {
+    "decile_benchmarks": Kernel(
+        lambda book, _: quality.quality_params(book),
+        lambda book, p, submission, profile, issues: (quality_rows(book, submission, issues),
+                                                      quality_entity(profile, p.precision)),
+        lambda inputs, p: quality.score(OneEntity(inputs[0]), inputs[1], p),
+        lambda parts, p: quality.score(stack_rows([i[0] for i in parts], QUALITY_COLUMNS),
+                                       stack_entities([i[1] for i in parts]), p)),
+    "activity_points": Kernel(
+        lambda book, _: ia.ia_params(book),
+        lambda book, p, submission, profile, issues: (ia_rows(book, submission, issues), ia_entity(profile, p)),
+        lambda inputs, p: ia.score(OneEntity(inputs[0]), inputs[1], p),
+        lambda parts, p: ia.score(ia_batch([i[0] for i in parts]), stack_entities([i[1] for i in parts]), p)),
+    "cost_benchmarks": Kernel(
+        lambda book, _: cost.cost_params(book),
+        lambda book, p, submission, profile, issues: cost_rows(book, profile, issues),
+        lambda inputs, p: cost.score(OneEntity(inputs), p),
+        lambda parts, p: cost.score(cost_batch(parts), p)),
+    "not_scored": Kernel(
+        not_scored.not_scored_params,
+        lambda book, p, submission, profile, issues: not_scored.not_scored_rows(),
+        lambda inputs, p: not_scored.score(OneEntity(inputs), p),
+        lambda parts, p: not_scored.score(not_scored.not_scored_batch(len(parts)), p)),
+    "measure_points": Kernel(
+        lambda book, _: pi.pi_params(book),
+        lambda book, p, submission, profile, issues: pi_entity(book, p, submission, issues),
+        lambda inputs, p: pi.score(inputs, p),
+        lambda parts, p: pi.score(stack(parts), p),
+        pi_issues),
+    "base_performance_bonus": Kernel(
+        lambda book, _: aci.aci_params(book),
+        lambda book, p, submission, profile, issues: aci_entity(book, p, submission, issues),
+        lambda inputs, p: aci.score(inputs, p),
+        lambda parts, p: aci.score(stack(parts), p)),
+}
+
+FROM_SUBMISSION = {"cost_benchmarks": False}  # cost comes from claims: it never counts as data submitted
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A rulebook's kernel parameters, converted once."""
+
+    categories: dict[str, tuple[Kernel, Any]]
+    final: final.FinalParams
+
+
+_compiled: dict[int, tuple[Rulebook, Compiled]] = {}
+
+
+def compiled(book: Rulebook) -> Compiled:
+    """The kernels and parameters of ``book`` (kept for as long as the rulebook is)."""
+    known = _compiled.get(id(book))
+    if known is not None and known[0] is book:
+        return known[1]
+    categories = {}
+    for name in book.value("program.categories"):
+        kernel = KERNELS[book.mechanisms[name]]
+        categories[name] = (kernel, kernel.params(book, name))
+    result = Compiled(categories, final.final_params(book))
+    _compiled[id(book)] = (book, result)
+    return result
+
+
+@dataclass
+class Entity:
+    """One entity's kernel inputs, with the problems found while building them."""
+
+    categories: dict[str, Inputs]
+    facts: dict[str, Any]
+    bonus: tuple[dict[str, Any], bool]
+    issues: list[Issue]
+
+
+def entity_inputs(book: Rulebook, submission: Submission, profile: Mapping[str, Any], program: str) -> Entity:
+    kernels = compiled(book)
+    issues = list(submission.issues)
+    categories = {name: kernel.inputs(book, p, submission, profile, issues)
+                  for name, (kernel, p) in kernels.categories.items()}
+    return Entity(categories, final.entity_facts(submission.entity_type, program, dict(profile)),
+                  final.bonus_inputs(kernels.final, dict(profile)), issues)
+
+
+def score_one(book: Rulebook, entity: Entity) -> dict[str, Any]:
+    """Every kernel output for one entity (Python values); problems found while scoring join its issues."""
+    kernels = compiled(book)
+    outputs = {}
+    for name, (kernel, p) in kernels.categories.items():
+        outputs[name] = kernel.one(entity.categories[name], p)
+        entity.issues += kernel.issues(p, entity.categories[name], outputs[name])
+    return {"categories": outputs, **_after_categories(ScalarOps, book, outputs, entity.facts, entity.bonus)}
+
+
+def score_many(book: Rulebook, entities: Sequence[Entity]) -> dict[str, Any]:
+    """Every kernel output for many entities at once (numpy columns, one element per entity)."""
+    kernels = compiled(book)
+    outputs = {name: kernel.many([e.categories[name] for e in entities], p)
+               for name, (kernel, p) in kernels.categories.items()}
+    facts = _fact_columns([e.facts for e in entities])
+    bonus = (stack_entities([e.bonus[0] for e in entities]) if entities[0].bonus[0] else {},
+             np.array([e.bonus[1] for e in entities]))
+    return {"categories": outputs, **_after_categories(ArrayOps, book, outputs, facts, bonus)}
+
+
+def _after_categories(xp: Any, book: Rulebook, outputs: Mapping[str, Mapping[str, Any]], facts: dict[str, Any],
+                      bonus: tuple[dict[str, Any], Any]) -> dict[str, Any]:
+    kernels = compiled(book)
+    p = kernels.final
+    categories = {name: {"percent": out["percent"], "submitted": out["submitted"],
+                         "from_submission": FROM_SUBMISSION.get(book.mechanisms[name], True)}
+                  for name, out in outputs.items()}
+    eligible = final.eligibility(xp, p, categories, facts)
+    weighting = final.weigh(xp, p, eligible["facts"])
+    complex_patient = final.complex_patient(xp, p, bonus[0], bonus[1], eligible["facts"]["submitted_any"])
+    scored = final.final_score(xp, p, eligible["percent"], weighting, complex_patient)
+    return {"eligibility": eligible, "weighting": weighting, "final": scored,
+            "payment": final.payment(xp, p, scored["final_score"])}
+
+
+def _fact_columns(facts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for name in facts[0]:
+        if name == "eucApproved":
+            for member in sorted({m for f in facts for m in f[name]}):
+                columns[f"{name}:{member}"] = np.array([member in f[name] for f in facts])
+        else:
+            columns[name] = np.array([f[name] for f in facts])
+    return columns

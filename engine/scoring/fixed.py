@@ -1,0 +1,45 @@
+"""The declared precision: every computed score is an integer count of 10**-digits, rounded by a named rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from engine.base.errors import Location, RulebookError, RulebookErrors
+from engine.base.exact import ROUNDINGS
+from engine.rules.model import Rulebook
+
+
+def fixed(value: Any, digits: int) -> int:
+    """A rule value as an integer count of 10**-digits; a value with more decimals than that is refused."""
+    number = Decimal(str(value)) * 10**digits
+    if number != number.to_integral_value():
+        raise ValueError(f"{value} has more than {digits} decimals")
+    return int(number)
+
+
+@dataclass(frozen=True)
+class Precision:
+    digits: int
+    rounding: str
+
+    @property
+    def one(self) -> int:
+        return 10**self.digits
+
+    def fixed(self, value: Any) -> int:
+        return fixed(value, self.digits)
+
+    def decimal(self, value: int) -> Decimal:
+        """A computed value as the exact decimal it stands for."""
+        return Decimal(int(value)).scaleb(-self.digits)
+
+
+def precision(book: Rulebook) -> Precision:
+    param = book.param("program.precision")
+    spec = param.value
+    if spec["rounding"] not in ROUNDINGS:
+        raise RulebookErrors([RulebookError(Location(param.file, param.line, None, param.address),
+                                            f"rounding {spec['rounding']!r} is not one of {', '.join(ROUNDINGS)}")])
+    return Precision(spec["decimals"], spec["rounding"])

@@ -1,0 +1,96 @@
+"""The quality kernel's inputs for one entity: a row per scorable measurement, joined with CMS's measure data,
+its benchmark and the rulebook's suppressed-measure list, plus the entity facts the kernel reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from engine.inputs.measurements import UNIT, MeasurementValueError, measure_performance
+from engine.inputs.submission import Issue, Submission
+from engine.rules.model import Rulebook
+from engine.scoring.fixed import Precision
+
+BELOW_EVERY_BOUND = 2**62  # the lower bound of a decile the benchmark does not list (decile 1 of nine bounds)
+REDUCE_WHEN = {"data_submitted": 1, "data_completeness_met": 2}
+
+COLUMNS = {"measure": str, "method": str, "row": np.int64, "path": str, "measure_type": str, "high_priority": bool,
+           "inverse": bool, "ratio": bool, "first_year": np.int64, "rate_num": np.int64, "rate_den": np.int64,
+           "dc_num": np.int64, "dc_den": np.int64, "cases": np.int64, "end_to_end": bool, "bounds": (np.int64, 10),
+           "benchmark": bool, "topped_out": bool, "suppressed": bool, "reduce_when": np.int64}  # name -> batch dtype
+
+
+def _bounds(deciles: tuple, inverse: bool) -> tuple[int, ...]:
+    """The ten decile lower bounds in units of 10**-4; a benchmark of nine starts at decile 2."""
+    scaled = [int(round(d * UNIT)) for d in deciles]
+    missing = 10 - len(scaled)
+    return tuple([BELOW_EVERY_BOUND if inverse else -BELOW_EVERY_BOUND] * missing + scaled)
+
+
+def _suppression(book: Rulebook) -> dict[tuple[str, str], int]:
+    return {(row["measure"], row["method"]): REDUCE_WHEN.get(row.get("reduce_when"), 1)
+            if row["effect"] == "reduce_denominator" else 0 for row in book.value("suppressed.measures")}
+
+
+def quality_rows(book: Rulebook, submission: Submission, issues: list[Issue]) -> dict[str, list[Any]]:
+    """Columns of the entity's scorable quality measurements; problems become issues, never silent drops."""
+    names = book.value("program.submission_categories")
+    suppressed = _suppression(book)
+    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    first: dict[tuple[str, str], str] = {}
+    for measurement_set in submission.sets:
+        if names.get(measurement_set.category) != "quality":
+            continue
+        for m in measurement_set.measurements:
+            key = (m.measure_id, measurement_set.method)
+            if key in first:
+                issues.append(Issue(m.path, f"measure {m.measure_id} by {measurement_set.method} was already submitted "
+                                    f"at {first[key]}; the first is scored", measurement_set.source))
+                continue
+            first[key] = m.path
+            meta = book.reference.quality.get(m.measure_id)
+            if meta is None:
+                issues.append(Issue(m.path, f"{m.measure_id} is not a {book.year} quality measure", measurement_set.source))
+                continue
+            method = measurement_set.method
+            if method not in meta.get("submissionMethods", []):
+                issues.append(Issue(m.path, f"measure {m.measure_id} cannot be submitted by {method}; expected one of "
+                                    f"{', '.join(meta.get('submissionMethods', []))}", measurement_set.source))
+                continue
+            try:
+                performance = measure_performance(m.value, meta)
+            except MeasurementValueError as exc:
+                issues.append(Issue(m.path, f"measure {m.measure_id} not scored: {exc}", measurement_set.source))
+                continue
+            inverse = bool(meta.get("isInverse"))
+            benchmark = book.reference.benchmark(m.measure_id, method)
+            row = {
+                "measure": m.measure_id, "method": method, "row": len(columns["row"]), "path": m.path,
+                "measure_type": meta.get("measureType") or "", "high_priority": bool(meta.get("isHighPriority")),
+                "inverse": inverse, "ratio": performance.ratio, "first_year": meta.get("firstPerformanceYear") or 0,
+                "rate_num": performance.rate_num, "rate_den": performance.rate_den,
+                "dc_num": max(performance.completeness_floor, 0), "dc_den": 1 if performance.completeness_floor >= 0 else 0,
+                "cases": performance.cases, "end_to_end": performance.end_to_end,
+                "bounds": _bounds(benchmark.deciles, inverse) if benchmark else _bounds((), inverse),
+                "benchmark": benchmark is not None,
+                "topped_out": bool(benchmark and benchmark.topped_out_by_program),
+                "suppressed": (m.measure_id, method) in suppressed,
+                "reduce_when": suppressed.get((m.measure_id, method), 0),
+            }
+            for name in COLUMNS:
+                columns[name].append(row[name])
+    return columns
+
+
+def quality_entity(profile: Mapping[str, Any], precision: Precision) -> dict[str, Any]:
+    """The entity facts the quality kernel reads, from the profile."""
+    prior = profile.get("priorYearQuality") or {}
+    facility = profile.get("facilityBased") or {}
+    return {
+        "small_practice": bool(profile.get("smallGroupPractitioner")),
+        "facility_percent": precision.fixed(facility["qualityScore"]) if facility else -1,
+        "prior_percent": precision.fixed(prior["achievementPercent"]) if prior else -1,
+        "prior_full": bool(prior.get("fullParticipation", False)),
+    }
