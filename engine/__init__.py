@@ -8,6 +8,6 @@
 from __future__ import annotations
 
 from engine._version import __version__
-from engine.interfaces.api import explain, load, score
+from engine.interfaces.api import explain, load, score, score_many
 
-__all__ = ["__version__", "explain", "load", "score"]
+__all__ = ["__version__", "explain", "load", "score", "score_many"]

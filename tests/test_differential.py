@@ -19,7 +19,7 @@ from engine.inputs.submission import Submission, merge_submissions, parse_submis
 from engine.rules.model import Rulebook
 from engine.scoring import columnar
 from engine.scoring.fixed import precision
-from engine.scoring.pipeline import program_of
+from engine.scoring.scope import program_of
 from tests.generate import submissions
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

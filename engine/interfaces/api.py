@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from engine.base.errors import Location, SubmissionError
 from engine.base.locations import available_years
+from engine.batch.runner import BatchResult
+from engine.batch.runner import score_many as run_many
 from engine.inputs.profile import check_profile, load_profile
 from engine.inputs.submission import Submission, merge_submissions, parse_submission, read_submission
 from engine.rules.loader import load_rulebook
@@ -52,6 +55,19 @@ def score(
         year if year is not None else merged.performance_year, overrides, as_of)
     facts = check_profile(profile) if isinstance(profile, dict) else load_profile(profile)
     return score_submission(book, merged, facts)
+
+
+def score_many(
+    submissions: Sequence[SubmissionInput],
+    year: int | str | Path | Rulebook,
+    profiles: Sequence[dict] | None = None,
+    overrides: dict[str, Any] | None = None,
+    as_of: str | None = None,
+) -> BatchResult:
+    """Score many submissions of one year at once with the array kernels (no explanation): columns of final
+    scores, category scores, weights and payment adjustments, plus the submissions refused and why."""
+    book = year if isinstance(year, Rulebook) else load_rulebook(year, overrides, as_of)
+    return run_many(book, submissions, profiles)
 
 
 def explain(result: Result, fmt: str = "text") -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from engine.base.exact import ArrayOps, ScalarOps
 from engine.inputs.submission import Issue, Submission
 from engine.rules.model import Rulebook
-from engine.scoring.frame import OneEntity, stack_entities, stack_rows
+from engine.scoring.frame import Batch, OneEntity, stack_entities, stack_rows
 from engine.scoring.kernels import aci, cost, final, ia, not_scored, pi, quality
 from engine.scoring.kernels.aci_inputs import aci_entity
 from engine.scoring.kernels.cost_rows import cost_batch, cost_rows
@@ -30,12 +30,14 @@ Inputs = Any
 
 @dataclass(frozen=True)
 class Kernel:
-    """A category mechanism: its parameters, one entity's inputs, and scoring one or many entities."""
+    """A category mechanism: its parameters, one entity's inputs, many entities' inputs stacked as columns, and
+    the kernel run on one entity or on stacked columns."""
 
     params: Callable[[Rulebook, str], Any]
     inputs: Callable[[Rulebook, Any, Submission, Mapping[str, Any], list[Issue]], Inputs]
     one: Callable[[Inputs, Any], dict[str, Any]]
-    many: Callable[[Sequence[Inputs], Any], dict[str, Any]]
+    stack: Callable[[Sequence[Inputs]], Any]
+    many: Callable[[Any, Any], dict[str, Any]]
     issues: Callable[[Any, Inputs, Mapping[str, Any]], list[Issue]] = lambda p, inputs, out: []
 
 
@@ -45,35 +47,49 @@ KERNELS: dict[str, Kernel] = {
         lambda book, p, submission, profile, issues: (quality_rows(book, submission, issues),
                                                       quality_entity(profile, p.precision)),
         lambda inputs, p: quality.score(OneEntity(inputs[0]), inputs[1], p),
-        lambda parts, p: quality.score(stack_rows([i[0] for i in parts], QUALITY_COLUMNS),
-                                       stack_entities([i[1] for i in parts]), p)),
+        lambda parts: (stack_rows([i[0] for i in parts], QUALITY_COLUMNS), stack_entities([i[1] for i in parts])),
+        lambda stacked, p: quality.score(_fresh(stacked[0]), stacked[1], p)),
     "activity_points": Kernel(
         lambda book, _: ia.ia_params(book),
         lambda book, p, submission, profile, issues: (ia_rows(book, submission, issues), ia_entity(profile, p)),
         lambda inputs, p: ia.score(OneEntity(inputs[0]), inputs[1], p),
-        lambda parts, p: ia.score(ia_batch([i[0] for i in parts]), stack_entities([i[1] for i in parts]), p)),
+        lambda parts: (ia_batch([i[0] for i in parts]), stack_entities([i[1] for i in parts])),
+        lambda stacked, p: ia.score(_fresh(stacked[0]), stacked[1], p)),
     "cost_benchmarks": Kernel(
         lambda book, _: cost.cost_params(book),
         lambda book, p, submission, profile, issues: cost_rows(book, profile, issues),
         lambda inputs, p: cost.score(OneEntity(inputs), p),
-        lambda parts, p: cost.score(cost_batch(parts), p)),
+        cost_batch,
+        lambda stacked, p: cost.score(_fresh(stacked), p)),
     "not_scored": Kernel(
         not_scored.not_scored_params,
         lambda book, p, submission, profile, issues: not_scored.not_scored_rows(),
         lambda inputs, p: not_scored.score(OneEntity(inputs), p),
-        lambda parts, p: not_scored.score(not_scored.not_scored_batch(len(parts)), p)),
+        lambda parts: not_scored.not_scored_batch(len(parts)),
+        lambda stacked, p: not_scored.score(stacked, p)),
     "measure_points": Kernel(
         lambda book, _: pi.pi_params(book),
         lambda book, p, submission, profile, issues: pi_entity(book, p, submission, issues),
         lambda inputs, p: pi.score(inputs, p),
-        lambda parts, p: pi.score(stack(parts), p),
+        stack,
+        lambda stacked, p: pi.score(stacked, p),
         pi_issues),
     "base_performance_bonus": Kernel(
         lambda book, _: aci.aci_params(book),
         lambda book, p, submission, profile, issues: aci_entity(book, p, submission, issues),
         lambda inputs, p: aci.score(inputs, p),
-        lambda parts, p: aci.score(stack(parts), p)),
+        stack,
+        lambda stacked, p: aci.score(stacked, p)),
 }
+
+
+def _fresh(batch: Batch) -> Batch:
+    """A copy of a stacked batch's input columns, so that the same stacked inputs can be scored again."""
+    copy = Batch.__new__(Batch)
+    copy.__dict__.update(batch.__dict__)
+    copy.columns = dict(batch.columns)
+    return copy
+
 
 FROM_SUBMISSION = {"cost_benchmarks": False}  # cost comes from claims: it never counts as data submitted
 
@@ -132,15 +148,35 @@ def score_one(book: Rulebook, entity: Entity) -> dict[str, Any]:
     return {"categories": outputs, **_after_categories(ScalarOps, book, outputs, entity.facts, entity.bonus)}
 
 
+@dataclass(frozen=True)
+class Stacked:
+    """Many entities' kernel inputs as columns."""
+
+    categories: dict[str, Any]
+    facts: dict[str, Any]
+    bonus: tuple[dict[str, Any], np.ndarray]
+
+
+def stack_inputs(book: Rulebook, entities: Sequence[Entity]) -> Stacked:
+    """Stack one-entity inputs into columns (one element per entity, rows grouped by entity)."""
+    kernels = compiled(book)
+    return Stacked({name: kernel.stack([e.categories[name] for e in entities])
+                    for name, (kernel, _) in kernels.categories.items()},
+                   _fact_columns([e.facts for e in entities]),
+                   (stack_entities([e.bonus[0] for e in entities]) if entities[0].bonus[0] else {},
+                    np.array([e.bonus[1] for e in entities])))
+
+
+def score_stacked(book: Rulebook, stacked: Stacked) -> dict[str, Any]:
+    """Every kernel output for stacked inputs (numpy columns, one element per entity)."""
+    kernels = compiled(book)
+    outputs = {name: kernel.many(stacked.categories[name], p) for name, (kernel, p) in kernels.categories.items()}
+    return {"categories": outputs, **_after_categories(ArrayOps, book, outputs, stacked.facts, stacked.bonus)}
+
+
 def score_many(book: Rulebook, entities: Sequence[Entity]) -> dict[str, Any]:
     """Every kernel output for many entities at once (numpy columns, one element per entity)."""
-    kernels = compiled(book)
-    outputs = {name: kernel.many([e.categories[name] for e in entities], p)
-               for name, (kernel, p) in kernels.categories.items()}
-    facts = _fact_columns([e.facts for e in entities])
-    bonus = (stack_entities([e.bonus[0] for e in entities]) if entities[0].bonus[0] else {},
-             np.array([e.bonus[1] for e in entities]))
-    return {"categories": outputs, **_after_categories(ArrayOps, book, outputs, facts, bonus)}
+    return score_stacked(book, stack_inputs(book, entities))
 
 
 def _after_categories(xp: Any, book: Rulebook, outputs: Mapping[str, Mapping[str, Any]], facts: dict[str, Any],

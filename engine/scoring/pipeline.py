@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine._version import __version__
-from engine.base.errors import Location, SubmissionError
 from engine.base.numbers import ZERO
 from engine.inputs.submission import Submission
 from engine.rules.model import Rulebook
@@ -14,6 +13,7 @@ from engine.scoring.categories import CATEGORY_MECHANISMS
 from engine.scoring.context import CategoryScore, Context
 from engine.scoring.final.final_score import complex_patient_bonus, final_score, payment
 from engine.scoring.final.reweighting import apply_credits, eligibility, weigh
+from engine.scoring.scope import check_scope, program_of
 from engine.scoring.trace import Trace, plain
 
 RESULT_SCHEMA = "mips-result/1"
@@ -34,36 +34,9 @@ class Result:
         return self.document["categories"][name]
 
 
-def _check_scope(book: Rulebook, submission: Submission) -> None:
-    where = Location(submission.sources[0], pointer="$.performanceYear")
-    if submission.performance_year != book.value("program.performance_year"):
-        raise SubmissionError(where, f"the submission is for performance year {submission.performance_year}, "
-                              f"but the rulebook is for {book.year}",
-                              f"score it with --year {submission.performance_year}")
-    programs = book.value("program.programs")
-    if submission.entity_type not in book.value("program.entity_types"):
-        raise SubmissionError(Location(submission.sources[0], pointer="$.entityType"),
-                              f"entity type {submission.entity_type!r} is not scored in {book.year}")
-    named = {p.lower(): p for p in [submission.program, *(s.program for s in submission.sets)] if p}
-    if len(named) > 1:
-        raise SubmissionError(Location(submission.sources[0], pointer="$.measurementSets[*].programName"),
-                              f"measurement sets name different programs ({', '.join(sorted(named.values()))})",
-                              "a submission is scored under one program; score each program's sets separately")
-    for program in sorted(p for key, p in named.items() if key not in programs):
-        raise SubmissionError(Location(submission.sources[0], pointer="$.programName"),
-                              f"program {program!r} is not scored by this rulebook (it scores "
-                              f"{', '.join(programs)}); its own model rules apply",
-                              "a MIPS score for it would be wrong, so none is given")
-
-
-def program_of(submission: Submission) -> str:
-    named = [s.program for s in submission.sets if s.program] + [submission.program or "mips"]
-    return named[0].lower()
-
-
 def score_submission(book: Rulebook, submission: Submission, profile: dict[str, Any]) -> Result:
     """Score ``submission`` with ``book``; bad measurements become issues, the rest is scored."""
-    _check_scope(book, submission)
+    check_scope(book, submission)
     program = program_of(submission)
     book = book.for_program(program)
     ctx = Context(book, submission, profile, Trace(book), list(submission.issues), program)

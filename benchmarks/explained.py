@@ -1,0 +1,69 @@
+"""The explained score, its result document as JSON and its feedback text, per submission, as ratios to
+OpenFisca's traced single situation measured in the same process.
+
+Medians over the real CMS sample submissions in tests/samples that the engine scores (the rulebook loaded once
+per year, outside the timing).
+
+    ../benchvenv/bin/python benchmarks/explained.py [--repeat 200]   (see benchmarks/README.md for the setup)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from machine import describe
+from openfisca_baseline import openfisca_traced_single
+
+from engine import explain, load, score
+from engine.base.errors import MipsError
+from engine.inputs.submission import read_submission
+
+SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "samples"
+
+
+def _per_call(call: Callable[[], object], repeat: int) -> float:
+    call()
+    start = time.perf_counter()
+    for _ in range(repeat):
+        call()
+    return (time.perf_counter() - start) / repeat
+
+
+def _median(measure: Callable[[Path], float], paths: list[Path]) -> float:
+    return statistics.median(measure(path) for path in paths)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+    books, scorable = {}, []
+    for path in sorted(SAMPLES.glob("*.json")):
+        try:
+            year = read_submission(path).performance_year
+            books.setdefault(year, load(year))
+            score(path, books[year])
+            scorable.append(path)
+        except MipsError:
+            continue
+    submissions = {path: read_submission(path) for path in scorable}
+    results = {path: score(submissions[path], books[submissions[path].performance_year]) for path in scorable}
+    scored = _median(lambda p: _per_call(lambda: score(submissions[p], books[submissions[p].performance_year]),
+                                         args.repeat), scorable)
+    as_json = _median(lambda p: _per_call(lambda: json.dumps(results[p].document), args.repeat), scorable)
+    text = _median(lambda p: _per_call(lambda: explain(results[p]), max(args.repeat // 4, 10)), scorable)
+    openfisca = openfisca_traced_single(args.repeat)
+    print(describe())
+    print(f"{len(scorable)} sample submissions; OpenFisca traced single situation {openfisca * 1e3:.3f} ms")
+    for name, seconds in [("explained score with its full trace", scored), ("result document as JSON", as_json),
+                          ("feedback text", text)]:
+        print(f"{name:<38} {seconds * 1e3:8.3f} ms = {seconds / openfisca:5.2f} x OpenFisca")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Scoring many submissions at once."""

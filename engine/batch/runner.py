@@ -1,0 +1,92 @@
+"""Score many submissions at once: the array kernels over columns, one element per accepted submission.
+
+A submission that cannot be scored at all is refused with its message and the rest are scored; rows in =
+scored + refused, always.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.base.errors import MipsError
+from engine.inputs.profile import check_profile
+from engine.inputs.submission import Submission, parse_submission, read_submission
+from engine.rules.model import Rulebook
+from engine.scoring import columnar
+from engine.scoring.fixed import precision
+from engine.scoring.scope import check_scope, program_of
+
+SubmissionInput = str | Path | dict | Submission
+
+
+@dataclass
+class BatchResult:
+    """Final scores, category scores, weights and payment adjustments as columns (fixed-point integers at
+    ``digits`` decimals), one element per scored submission, in input order; and the refused ones."""
+
+    digits: int
+    sources: list[str] = field(default_factory=list)
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    refused: list[tuple[int, str]] = field(default_factory=list)  # (input position, message)
+
+    def decimal(self, name: str) -> list[Decimal]:
+        """A column as exact decimals."""
+        return [Decimal(int(v)).scaleb(-self.digits) for v in self.columns[name]]
+
+
+def _submission(item: SubmissionInput) -> Submission:
+    if isinstance(item, Submission):
+        return item
+    if isinstance(item, dict):
+        return parse_submission(item)
+    return read_submission(item)
+
+
+def score_many(book: Rulebook, items: Sequence[SubmissionInput],
+               profiles: Sequence[Mapping[str, Any]] | None = None) -> BatchResult:
+    """Score every submission under ``book`` with the array kernels, program variant by program variant."""
+    result = BatchResult(precision(book).digits)
+    groups: dict[str, list[tuple[int, columnar.Entity, str]]] = {}
+    for position, item in enumerate(items):
+        try:
+            submission = _submission(item)
+            check_scope(book, submission)
+            program = program_of(submission)
+            profile = check_profile(dict(profiles[position])) if profiles else {}
+            entity = columnar.entity_inputs(book.for_program(program), submission, profile, program)
+        except MipsError as exc:
+            result.refused.append((position, str(exc)))
+            continue
+        groups.setdefault(program, []).append((position, entity, submission.sources[0]))
+    order: list[int] = []
+    parts: list[dict[str, np.ndarray]] = []
+    for program, members in groups.items():
+        outputs = columnar.score_many(book.for_program(program), [entity for _, entity, _ in members])
+        parts.append(_columns(outputs))
+        order += [position for position, _, _ in members]
+        result.sources += [source for _, _, source in members]
+    if parts:
+        arrange = np.argsort(order, kind="stable")
+        result.columns = {name: np.concatenate([part[name] for part in parts])[arrange] for name in parts[0]}
+        result.sources = [result.sources[i] for i in arrange]
+    return result
+
+
+def _columns(outputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    final, payment = outputs["final"], outputs["payment"]
+    columns = {"final_score": final["final_score"], "neutral": final["neutral"],
+               "complex_patient_bonus": final["bonus"], "payment.band": payment["band"],
+               "payment.adjustment_before_scaling": payment["adjustment_before_scaling"],
+               "payment.exceptional_before_scaling": payment["exceptional_before_scaling"],
+               "payment.total": payment["total"]}
+    for name, percent in outputs["eligibility"]["percent"].items():
+        columns[f"{name}.percent"] = percent
+        columns[f"{name}.weight"] = final["weights"][name]
+        columns[f"{name}.reweighted"] = outputs["weighting"]["reweighted"][name]
+    return {name: np.asarray(value) for name, value in columns.items()}
