@@ -25,7 +25,7 @@ def test_score_prints_categories_weights_and_band(capsys) -> None:
 def test_score_json_is_the_versioned_result_document(capsys) -> None:
     assert main(["score", str(EXAMPLE), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["schema"] == "mips-result/1"
+    assert document["schema"] == "mips-result/2"
     assert document["rulebook"]["year"] == 2020
 
 

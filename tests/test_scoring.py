@@ -80,16 +80,17 @@ def test_explanation_shows_each_number_with_its_rule(book) -> None:
     (Decimal(100), "positive_exceptional", Decimal(9)),
 ])
 def test_payment_scale_with_the_cliff_at_a_quarter_of_the_threshold(book, final, band, adjustment) -> None:
-    from engine.inputs.submission import parse_submission
-    from engine.scoring.context import Context
-    from engine.scoring.final.final_score import payment
-    from engine.scoring.trace import Trace
+    from engine.base.exact import ScalarOps
+    from engine.scoring import columnar
+    from engine.scoring.fixed import precision
+    from engine.scoring.kernels.final import BANDS, payment
 
-    submission = parse_submission(copy.deepcopy(PI_ONLY_WE14))
-    result = payment(Context(book, submission, {}, Trace(book), []), final)
-    assert (result["band"], result["adjustment_before_scaling"]) == (band, adjustment)
+    p = precision(book)
+    result = payment(ScalarOps, columnar.compiled(book).final, p.fixed(final))
+    assert BANDS[result["band"]] == band
+    assert abs(p.decimal(result["adjustment_before_scaling"]) - adjustment) <= Decimal("0.000001")
     if band == "positive_exceptional":
-        assert result["exceptional_before_scaling"] == 10
+        assert p.decimal(result["exceptional_before_scaling"]) == 10
 
 
 def test_wrapped_and_measurement_set_forms_score_alike(book) -> None:

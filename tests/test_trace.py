@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine import load, score
+from engine import explain, load, score
 from engine.rules.loader import load_rulebook
 from engine.scoring.trace import Trace
 
@@ -67,8 +67,12 @@ def test_pi_hie5_answered_no_names_the_measure_and_its_other_reading() -> None:
     case = GOLDEN / "2021" / "pi_hie5_answered_no_pi_zero_7_5"
     zero = score(case / "submission.json", 2021)
     node = _nodes(zero)["pi.score"]
-    assert zero.category("pi")["percent"] == 0 and "PI_HIE_5" in node["note"] and "answered no" in node["note"]
+    assert zero.category("pi")["percent"] == 0 and node["reason"] == "substitute_answered_no"
+    assert node["inputs"] == {"measure": "PI_HIE_5", "replaces": ["PI_HIE_1", "PI_HIE_4"]}
     assert "pi.substitute_answered_no" in node["rules"]
+    assert "PI_HIE_5 (which replaces PI_HIE_1 and PI_HIE_4) is answered no" in explain(zero)
     stands = score(case / "submission.json", load(2021, overrides={"pi.substitute_answered_no": "no_points"}))
     assert stands.category("pi")["percent"] == 42
-    assert _nodes(stands)["pi.measures.PI_HIE_1"]["note"] == "replaced by PI_HIE_5"
+    replaced = _nodes(stands)["pi.measures.PI_HIE_1"]
+    assert (replaced["reason"], replaced["inputs"]) == ("substituted", {"by": "PI_HIE_5"})
+    assert "PI_HIE_1: 0 points (replaced by PI_HIE_5)" in explain(stands)

@@ -112,6 +112,6 @@ def _benchmark_source(book: Rulebook, measure: dict[str, Any] | None) -> dict[st
         return None
     version = book.reference.source.get("version")
     where = (f"benchmark year {measure['benchmark_year']}, deciles {measure['deciles']}"
-             if measure["deciles"] else measure["reason"])
+             if measure["deciles"] else str(measure["reason"]).replace("_", " "))
     return {"file": f"{book.display_path}/reference/cms-measures.json", "line": None,
             "cite": [f"CMS qpp-measures-data {version}: {where}"], "unverified": None}

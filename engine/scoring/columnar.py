@@ -35,7 +35,7 @@ class Kernel:
 
     params: Callable[[Rulebook, str], Any]
     inputs: Callable[[Rulebook, Any, Submission, Mapping[str, Any], list[Issue]], Inputs]
-    one: Callable[[Inputs, Any], dict[str, Any]]
+    one: Callable[[Inputs, Any], tuple[dict[str, Any], dict[str, list[Any]]]]  # outputs, and the rows' columns
     stack: Callable[[Sequence[Inputs]], Any]
     many: Callable[[Any, Any], dict[str, Any]]
     issues: Callable[[Any, Inputs, Mapping[str, Any]], list[Issue]] = lambda p, inputs, out: []
@@ -46,41 +46,47 @@ KERNELS: dict[str, Kernel] = {
         lambda book, _: quality.quality_params(book),
         lambda book, p, submission, profile, issues: (quality_rows(book, submission, issues),
                                                       quality_entity(profile, p.precision)),
-        lambda inputs, p: quality.score(OneEntity(inputs[0]), inputs[1], p),
+        lambda inputs, p: _with_rows(inputs[0], lambda rows: quality.score(rows, inputs[1], p)),
         lambda parts: (stack_rows([i[0] for i in parts], QUALITY_COLUMNS), stack_entities([i[1] for i in parts])),
         lambda stacked, p: quality.score(_fresh(stacked[0]), stacked[1], p)),
     "activity_points": Kernel(
         lambda book, _: ia.ia_params(book),
         lambda book, p, submission, profile, issues: (ia_rows(book, submission, issues), ia_entity(profile, p)),
-        lambda inputs, p: ia.score(OneEntity(inputs[0]), inputs[1], p),
+        lambda inputs, p: _with_rows(inputs[0], lambda rows: ia.score(rows, inputs[1], p)),
         lambda parts: (ia_batch([i[0] for i in parts]), stack_entities([i[1] for i in parts])),
         lambda stacked, p: ia.score(_fresh(stacked[0]), stacked[1], p)),
     "cost_benchmarks": Kernel(
         lambda book, _: cost.cost_params(book),
         lambda book, p, submission, profile, issues: cost_rows(book, profile, issues),
-        lambda inputs, p: cost.score(OneEntity(inputs), p),
+        lambda inputs, p: _with_rows(inputs, lambda rows: cost.score(rows, p)),
         cost_batch,
         lambda stacked, p: cost.score(_fresh(stacked), p)),
     "not_scored": Kernel(
         not_scored.not_scored_params,
         lambda book, p, submission, profile, issues: not_scored.not_scored_rows(),
-        lambda inputs, p: not_scored.score(OneEntity(inputs), p),
+        lambda inputs, p: (not_scored.score(OneEntity(inputs), p), {}),
         lambda parts: not_scored.not_scored_batch(len(parts)),
         lambda stacked, p: not_scored.score(stacked, p)),
     "measure_points": Kernel(
         lambda book, _: pi.pi_params(book),
         lambda book, p, submission, profile, issues: pi_entity(book, p, submission, issues),
-        lambda inputs, p: pi.score(inputs, p),
+        lambda inputs, p: (pi.score(inputs, p), {}),
         stack,
         lambda stacked, p: pi.score(stacked, p),
         pi_issues),
     "base_performance_bonus": Kernel(
         lambda book, _: aci.aci_params(book),
         lambda book, p, submission, profile, issues: aci_entity(book, p, submission, issues),
-        lambda inputs, p: aci.score(inputs, p),
+        lambda inputs, p: (aci.score(inputs, p), {}),
         stack,
         lambda stacked, p: aci.score(stacked, p)),
 }
+
+
+def _with_rows(columns: Any, kernel: Callable[[OneEntity], dict[str, Any]]) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """A row kernel's outputs for one entity, with every row column it computed (the explanation reads them)."""
+    rows = OneEntity(columns)
+    return kernel(rows), rows.columns
 
 
 def _fresh(batch: Batch) -> Batch:
@@ -140,12 +146,18 @@ def entity_inputs(book: Rulebook, submission: Submission, profile: Mapping[str, 
 
 def score_one(book: Rulebook, entity: Entity) -> dict[str, Any]:
     """Every kernel output for one entity (Python values); problems found while scoring join its issues."""
+    return score_one_with_rows(book, entity)[0]
+
+
+def score_one_with_rows(book: Rulebook, entity: Entity) -> tuple[dict[str, Any], dict[str, dict[str, list[Any]]]]:
+    """``score_one``'s outputs, and per category the columns of its rows (measurements, activities, cost measures)
+    with every per-row value the kernel computed: what the explanation of one entity is built from."""
     kernels = compiled(book)
-    outputs = {}
+    outputs, rows = {}, {}
     for name, (kernel, p) in kernels.categories.items():
-        outputs[name] = kernel.one(entity.categories[name], p)
+        outputs[name], rows[name] = kernel.one(entity.categories[name], p)
         entity.issues += kernel.issues(p, entity.categories[name], outputs[name])
-    return {"categories": outputs, **_after_categories(ScalarOps, book, outputs, entity.facts, entity.bonus)}
+    return {"categories": outputs, **_after_categories(ScalarOps, book, outputs, entity.facts, entity.bonus)}, rows
 
 
 @dataclass(frozen=True)

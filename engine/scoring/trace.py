@@ -1,4 +1,5 @@
-"""The trace: every computed number with the rules it read, its inputs and a sentence saying why."""
+"""The trace: every computed number with the rules it read, its inputs and a reason code saying why (the feedback
+templates in reports/ turn the code and the inputs into words)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ class Node:
     value: Any
     rules: list[str]
     inputs: dict[str, Any]
-    note: str
+    reason: str
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "value": plain(self.value), "rules": self.rules,
-                "inputs": plain(self.inputs), "note": self.note}
+                "inputs": plain(self.inputs), "reason": self.reason}
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Trace:
     nodes: dict[str, Node] = field(default_factory=dict)
 
     def add(self, node_id: str, value: Any, rules: list[str], inputs: dict[str, Any] | None = None,
-            note: str = "") -> Any:
+            reason: str = "") -> Any:
         for address in rules:
             if address not in self.book.params and address not in self.book.rules:
                 raise KeyError(f"trace node {node_id} cites unknown rule {address}")
@@ -44,7 +45,7 @@ class Trace:
                 stem = address.split(".")[0]
                 read += [f"{stem}.{name}" for name in sorted(self.book.rules[address].expression.constants)
                          if f"{stem}.{name}" not in read]
-        self.nodes[node_id] = Node(node_id, value, read, inputs or {}, note)
+        self.nodes[node_id] = Node(node_id, value, read, inputs or {}, reason)
         return value
 
     def rules_used(self) -> dict[str, dict[str, Any]]:

@@ -100,24 +100,29 @@ def _condition(xp: Any, expression: Expression, facts: dict[str, Any]) -> Any:
 
 
 def eligibility(xp: Any, p: FinalParams, categories: dict[str, dict[str, Any]], facts: dict[str, Any]) -> dict[str, Any]:
-    """The facts every condition reads, the automatic EUC, and the credits CMS assigns (each its own value)."""
+    """The facts every condition reads, the automatic EUC, and the credits CMS assigns (each its own value, with
+    ``credit_rule``: the index into ``p.credits`` of the credit applied, -1 for none)."""
     facts = dict(facts)
     for name, category in categories.items():
         facts[f"submitted_{name}"] = category["submitted"]
     facts["submitted_any"] = _any(xp, [c["submitted"] & c["from_submission"] for c in categories.values()])
     facts["automatic_euc"] = _condition(xp, p.automatic_euc, facts)
-    percents, credits = {}, {}
+    percents, credits, rules = {}, {}, {}
     for name, category in categories.items():
         credit = -1 + 0 * category["percent"]
-        for owner, _, condition, percent in p.credits:
+        rule = -1 + 0 * category["percent"]  # the credit applied: an index into ``p.credits`` (the first highest)
+        for index, (owner, _, condition, percent) in enumerate(p.credits):
             if owner == name:
-                credit = xp.where(_condition(xp, condition, facts), xp.maximum(credit, percent), credit)
+                holds = _condition(xp, condition, facts)
+                rule = xp.where(holds & (percent > credit), index, rule)
+                credit = xp.where(holds, xp.maximum(credit, percent), credit)
         credited = credit >= 0
         facts[f"submitted_{name}"] = category["submitted"] | credited
         facts["submitted_any"] = facts["submitted_any"] | credited
         percents[name] = xp.where(credited, xp.maximum(category["percent"], credit), category["percent"])
         credits[name] = credit
-    return {"facts": facts, "percent": percents, "credit": credits}
+        rules[name] = rule
+    return {"facts": facts, "percent": percents, "credit": credits, "credit_rule": rules}
 
 
 def _any(xp: Any, values: list[Any]) -> Any:

@@ -157,6 +157,8 @@ def measure_points(xp: Any, r: dict[str, Any], p: QualityParams) -> dict[str, An
         "lower": lower, "upper": upper, "completeness_met": completeness_met, "has_rate": has_rate,
         "new_floor": xp.where(scored & has_new_floor & (kind != COMPLETENESS_NOT_MET), new_floor, -1),
         "capped": scored & (kind == BENCHMARKED) & cap_applies & (capped_table > benchmarked),
+        "cap_applies": scored & (kind == BENCHMARKED) & cap_applies,
+        "raised": scored & (kind == BENCHMARKED) & has_new_floor & (new_floor > interpolated),
         "above_zero": has_rate & xp.where(r["inverse"], r["ratio"] | (rate_num < 100 * UNIT * rate_den), rate_num > 0),
     }
 

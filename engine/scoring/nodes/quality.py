@@ -1,0 +1,174 @@
+"""Quality (``decile_benchmarks``) nodes: each measurement's points, the denominator, achievement, bonuses,
+improvement and the category score, from the quality kernel's outputs and row columns."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from engine.inputs.measurements import UNIT
+from engine.scoring.kernels import quality as k
+from engine.scoring.kernels.quality_rows import BELOW_EVERY_BOUND
+from engine.scoring.nodes import Build, CategoryPart
+
+STATUS = {k.SCORED: "scored", k.SUPPRESSED: "suppressed", k.EXCLUDED: "excluded", k.SUPERSEDED: "superseded"}
+CLASS = {k.BENCHMARKED: "benchmarked", k.COMPLETENESS_NOT_MET: "completeness not met", k.NO_BENCHMARK: "no benchmark"}
+WHY = {k.NO_BENCHMARK_DATA: "no_benchmark", k.BELOW_CASE_MINIMUM: "below_case_minimum", k.NO_RATE: "no_rate"}
+
+
+def _row(rows: dict[str, list[Any]], i: int) -> dict[str, Any]:
+    return {name: column[i] for name, column in rows.items() if len(column) > i}
+
+
+def _bound(b: Build, value: int) -> Decimal | None:
+    return None if abs(value) >= BELOW_EVERY_BOUND else Decimal(value) / UNIT
+
+
+def _figures(b: Build, r: dict[str, Any]) -> dict[str, Any]:
+    rate = b.ratio(r["rate_num"], r["rate_den"] * UNIT) if r["rate_den"] else None
+    return {"rate": rate, "completeness": Decimal(r["dc_num"]) / UNIT if r["dc_den"] else None,
+            "case_count": Decimal(r["cases"]) / UNIT}
+
+
+def _benchmarked(b: Build, r: dict[str, Any], figures: dict[str, Any]) -> tuple[list[str], dict[str, Any], str]:
+    benchmark = b.book.reference.benchmark(r["measure"], r["method"])
+    spec = b.book.value("quality.decile_points")
+    rules = ["quality.decile_points", "quality.rate_precision"]
+    if r["inverse"]:
+        rules.append("quality.inverse_interpolation")
+    decile, rate = r["decile"], figures["rate"]
+    if rate is not None and b.book.value("quality.rate_precision") == "two_decimals":  # as the kernel reads it
+        rate = rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    inputs: dict[str, Any] = {
+        "rate": rate, "decile": decile, "deciles": list(benchmark.deciles) if benchmark else [],
+        "inverse": r["inverse"], "benchmark_year": benchmark.benchmark_year if benchmark else None,
+        "topped_out_by_program": r["topped_out"],
+        "decile_lower_bound": None if decile == 0 else _bound(b, r["lower"]),
+        "decile_upper_bound": None if decile >= 10 else _bound(b, r["upper"])}
+    reason = "decile"
+    if decile < spec["floor_below_decile"]:
+        reason, inputs["floor"] = "floor", b.d(b.precision.fixed(spec["floor"]))
+    if r["raised"]:
+        rules.append("quality.new_measure_floors")
+        inputs.update(new_measure_floor=b.d(r["new_floor"]), first_year=r["first_year"])
+    if r["cap_applies"]:
+        rules += ["quality.topped_out_cap", "quality.topped_out_cap_exempt_methods"]
+        if r["capped"]:
+            inputs["capped_at"] = b.d(b.precision.fixed(b.book.value("quality.topped_out_cap")))
+    return rules, inputs, reason
+
+
+def _suppression(b: Build, r: dict[str, Any]) -> str:
+    for row in b.book.value("suppressed.measures"):
+        if row["measure"] == r["measure"] and row["method"] == r["method"]:
+            return str(row["reason"])
+    return ""
+
+
+def _measure_node(b: Build, r: dict[str, Any], figures: dict[str, Any]) -> tuple[Any, list[str], dict[str, Any], str]:
+    """A measurement's value, rules, inputs and reason code."""
+    status = r["status"]
+    if status == k.SUPPRESSED:
+        return None, ["suppressed.measures"], {"method": r["method"], "why": _suppression(b, r)}, "suppressed"
+    if status == k.EXCLUDED:
+        return None, ["quality.excluded_without_benchmark_methods"], {
+            "method": r["method"], "why": WHY[r["why"]], "case_count": figures["case_count"],
+            "case_minimum": b.book.value("quality.case_minimum")}, "excluded"
+    points = b.d(r["points"])
+    if r["class"] == k.COMPLETENESS_NOT_MET:
+        table = b.book.value("quality.below_completeness_points")
+        small = r["method"] not in table and "small_practice" in table and bool(r["small_practice"])
+        return points, ["quality.data_completeness_percent", "quality.below_completeness_points"], {
+            "completeness": figures["completeness"], "threshold": b.book.value("quality.data_completeness_percent"),
+            "small_practice": small}, "completeness_not_met"
+    if r["class"] == k.NO_BENCHMARK:
+        rules = ["quality.no_benchmark_points", "quality.case_minimum"]
+        inputs: dict[str, Any] = {"case_count": figures["case_count"], "case_minimum": b.book.value("quality.case_minimum")}
+        if r["new_floor"] >= 0:
+            rules.append("quality.new_measure_floors")
+            inputs.update(new_measure_floor=points, first_year=r["first_year"])
+        return points, rules, inputs, WHY[r["why"]]
+    rules, inputs, reason = _benchmarked(b, r, figures)
+    return points, rules, inputs, reason
+
+
+def _measures(b: Build, rows: dict[str, list[Any]], has_denominator: bool) -> list[dict[str, Any]]:
+    measures = []
+    for i in range(len(rows["row"])):
+        r = _row(rows, i)
+        figures = _figures(b, r)
+        value, rules, inputs, reason = _measure_node(b, r, figures)
+        b.trace.add(f"quality.measures.{r['measure']}.{r['method']}", value, rules, inputs, reason)
+        meta = b.book.reference.quality.get(r["measure"]) or {}
+        bonus: dict[str, Decimal] = {}
+        if has_denominator and r["priority_bonus"]:
+            bonus["outcome_high_priority"] = b.d(r["priority_bonus"])
+        if r["e2e_bonus"]:
+            bonus["end_to_end"] = b.d(r["e2e_bonus"])
+        scored = r["status"] != k.SUPPRESSED and r["status"] != k.EXCLUDED
+        measures.append({
+            "measure_id": r["measure"], "title": meta.get("title"), "method": r["method"], "path": r["path"],
+            "status": STATUS[r["status"]], "class": CLASS[r["class"]] if scored else "",
+            "rate": figures["rate"], "completeness": figures["completeness"], "case_count": figures["case_count"],
+            "decile": r["decile"] if r["decile"] >= 0 else None, "points": b.d(r["points"]),
+            "counted": bool(r["counted"]), "required": bool(r["required"]), "bonus": bonus, "reason": reason,
+            "measure_type": meta.get("measureType"), "high_priority": meta.get("isHighPriority")})
+    return sorted(measures, key=lambda m: (not m["counted"], m["measure_id"], m["method"]))
+
+
+def _category_nodes(b: Build, out: dict[str, Any], rows: dict[str, list[Any]]) -> dict[str, Decimal]:
+    """The denominator, achievement, bonus and improvement nodes; the bonus points by kind."""
+    v = b.book.value
+    denominator = b.d(out["denominator"])
+    reduced = [rows["measure"][i] for i in range(len(rows["row"])) if rows["reduces"][i]]
+    b.trace.add("quality.denominator", denominator,
+                ["quality.counted_measures", "quality.points_per_measure", "quality.suppressed_measure_reduction"],
+                {"counted_measures": v("quality.counted_measures"), "points_per_measure": v("quality.points_per_measure"),
+                 "reduction": v("quality.suppressed_measure_reduction"), "reduced_for": reduced}, "counted_measures")
+    counted = [rows["measure"][i] for i in sorted(range(len(rows["row"])), key=lambda i: rows["row"][i])
+               if rows["counted"][i]]
+    b.trace.add("quality.achievement", b.d(out["achievement"]),
+                ["quality.counted_measures", "quality.tie_break", "quality.required_measure_types"],
+                {"counted": counted}, "counted")
+    bonus: dict[str, Decimal] = {}
+    if out["denominator"] > 0:
+        bonus["outcome_high_priority"] = b.trace.add(
+            "quality.bonus.outcome_high_priority", b.d(out["priority_bonus"]),
+            ["quality.outcome_bonus", "quality.high_priority_bonus", "quality.bonus_conditions", "quality.bonus_cap_percent"],
+            {"earned": b.d(out["priority_earned"]), "cap": b.d(out["priority_cap"]),
+             "cap_percent": v("quality.bonus_cap_percent"), "denominator": denominator}, "capped_bonus")
+        bonus["end_to_end"] = b.trace.add(
+            "quality.bonus.end_to_end", b.d(out["e2e_bonus"]), ["quality.end_to_end_bonus"],
+            {"earned": b.d(out["e2e_earned"]), "cap": b.d(out["e2e_cap"]),
+             "cap_percent": v("quality.end_to_end_bonus")["cap_percent"], "denominator": denominator}, "capped_bonus")
+    if b.profile.get("smallGroupPractitioner") and rows["row"]:  # a small practice that submitted quality data
+        bonus["small_practice"] = b.trace.add("quality.bonus.small_practice", b.d(out["small_practice_bonus"]),
+                                              ["quality.small_practice_bonus"], {}, "small_practice")
+    prior = b.profile.get("priorYearQuality") or {}
+    spec = v("quality.improvement")
+    if spec["enabled"] and out["denominator"] > 0 and prior and prior.get("fullParticipation", False):
+        floor = Decimal(str(spec["prior_floor_percent"]))
+        b.trace.add("quality.improvement", b.d(out["improvement"]), ["quality.improvement"],
+                    {"current_achievement_percent": b.d(out["achievement_percent"]),
+                     "prior_achievement_percent": max(Decimal(str(prior["achievementPercent"])), floor)}, "improvement")
+    return bonus
+
+
+def build(b: Build, name: str, out: dict[str, Any], rows: dict[str, list[Any]]) -> CategoryPart:
+    measures = _measures(b, rows, out["denominator"] > 0)
+    bonus = _category_nodes(b, out, rows)
+    facility = b.profile.get("facilityBased")
+    enabled = bool(b.book.value("quality.facility_based")["enabled"])
+    rules = ["quality.maximum_percent"]
+    inputs: dict[str, Any] = {"achievement": b.d(out["achievement"]), "bonus": bonus,
+                              "denominator": b.d(out["denominator"]), "improvement": b.d(out["improvement"]),
+                              "from_measures": b.d(out["from_measures"])}
+    if facility and enabled:
+        rules.append("quality.facility_based")
+        inputs["facility_percent"] = Decimal(str(facility["qualityScore"]))
+    percent = b.d(out["percent"])
+    b.trace.add("quality.score", percent, rules, inputs, "facility_based" if out["facility_used"] else "measures")
+    return CategoryPart(percent, bool(out["submitted"]), {
+        "measures": measures, "achievement": b.d(out["achievement"]),
+        "achievement_percent": b.d(out["achievement_percent"]), "denominator": b.d(out["denominator"]),
+        "bonus": bonus, "improvement": b.d(out["improvement"]), "facility_based": bool(facility)})
