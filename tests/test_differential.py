@@ -17,7 +17,7 @@ from engine import load, score
 from engine.inputs.profile import check_profile, load_profile
 from engine.inputs.submission import Submission, merge_submissions, parse_submission, read_submission
 from engine.rules.model import Rulebook
-from engine.scoring import columnar
+from engine.scoring import columnar, document
 from engine.scoring.fixed import precision
 from engine.scoring.scope import program_of
 from tests.generate import submissions
@@ -73,6 +73,24 @@ def _check_group(items: list) -> None:
         _agrees_with_explained(name, book, submission, profile, one[index], digits)
 
 
+def _same_trace_from_batch(items: list) -> None:
+    """Every trace node, and the whole result document, built from a batch run's slice of each entity equals the
+    one built from that entity's own run."""
+    book = items[0][1]
+    entities = [columnar.entity_inputs(book, s, p, g) for _, _, s, p, g in items]
+    outputs, rows = columnar.score_stacked_with_rows(book, columnar.stack_inputs(book, entities))
+    kernels = columnar.compiled(book)
+    for index, (name, _, submission, profile, _) in enumerate(items):
+        own, _ = document.explained(book, submission, profile, items[index][4])
+        sliced, sliced_rows = columnar.entity_view(outputs, rows, index)
+        entity = entities[index]
+        for category, (kernel, p) in kernels.categories.items():
+            entity.issues += kernel.issues(p, entity.categories[category], sliced["categories"][category])
+        from_batch, _ = document.build_document(book, submission, profile, entity, sliced, sliced_rows)
+        assert from_batch["trace"] == own["trace"], name
+        assert from_batch == own, name
+
+
 def _agrees_with_explained(name: str, book: Rulebook, submission: Submission, profile: dict, out: dict,
                            digits: int) -> None:
     document = score(submission, book, profile=profile).document
@@ -93,9 +111,11 @@ def _agrees_with_explained(name: str, book: Rulebook, submission: Submission, pr
 def test_kernels_on_every_golden_case() -> None:
     for items in _groups(_golden()).values():
         _check_group(items)
+        _same_trace_from_batch(items)
 
 
 @pytest.mark.parametrize("year", [2017, 2020, 2021, 2022])
 def test_kernels_on_generated_submissions(year: int) -> None:
     for items in _groups(_generated(year, 250)).values():
         _check_group(items)
+        _same_trace_from_batch(items)

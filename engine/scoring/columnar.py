@@ -16,6 +16,7 @@ import numpy as np
 from engine.base.exact import ArrayOps, ScalarOps
 from engine.inputs.submission import Issue, Submission
 from engine.rules.model import Rulebook
+from engine.rules.names import ELIGIBILITY, Kind
 from engine.scoring.frame import Batch, OneEntity, stack_entities, stack_rows
 from engine.scoring.kernels import aci, cost, final, ia, not_scored, pi, quality
 from engine.scoring.kernels.aci_inputs import aci_entity
@@ -37,7 +38,7 @@ class Kernel:
     inputs: Callable[[Rulebook, Any, Submission, Mapping[str, Any], list[Issue]], Inputs]
     one: Callable[[Inputs, Any], tuple[dict[str, Any], dict[str, list[Any]]]]  # outputs, and the rows' columns
     stack: Callable[[Sequence[Inputs]], Any]
-    many: Callable[[Any, Any], dict[str, Any]]
+    many: Callable[[Any, Any], tuple[dict[str, Any], Batch | None]]  # outputs, and the rows with their results
     issues: Callable[[Any, Inputs, Mapping[str, Any]], list[Issue]] = lambda p, inputs, out: []
 
 
@@ -48,38 +49,38 @@ KERNELS: dict[str, Kernel] = {
                                                       quality_entity(profile, p.precision)),
         lambda inputs, p: _with_rows(inputs[0], lambda rows: quality.score(rows, inputs[1], p)),
         lambda parts: (stack_rows([i[0] for i in parts], QUALITY_COLUMNS), stack_entities([i[1] for i in parts])),
-        lambda stacked, p: quality.score(_fresh(stacked[0]), stacked[1], p)),
+        lambda stacked, p: _many_rows(stacked[0], lambda rows: quality.score(rows, stacked[1], p))),
     "activity_points": Kernel(
         lambda book, _: ia.ia_params(book),
         lambda book, p, submission, profile, issues: (ia_rows(book, submission, issues), ia_entity(profile, p)),
         lambda inputs, p: _with_rows(inputs[0], lambda rows: ia.score(rows, inputs[1], p)),
         lambda parts: (ia_batch([i[0] for i in parts]), stack_entities([i[1] for i in parts])),
-        lambda stacked, p: ia.score(_fresh(stacked[0]), stacked[1], p)),
+        lambda stacked, p: _many_rows(stacked[0], lambda rows: ia.score(rows, stacked[1], p))),
     "cost_benchmarks": Kernel(
         lambda book, _: cost.cost_params(book),
         lambda book, p, submission, profile, issues: cost_rows(book, profile, issues),
         lambda inputs, p: _with_rows(inputs, lambda rows: cost.score(rows, p)),
         cost_batch,
-        lambda stacked, p: cost.score(_fresh(stacked), p)),
+        lambda stacked, p: _many_rows(stacked, lambda rows: cost.score(rows, p))),
     "not_scored": Kernel(
         not_scored.not_scored_params,
         lambda book, p, submission, profile, issues: not_scored.not_scored_rows(),
         lambda inputs, p: (not_scored.score(OneEntity(inputs), p), {}),
         lambda parts: not_scored.not_scored_batch(len(parts)),
-        lambda stacked, p: not_scored.score(stacked, p)),
+        lambda stacked, p: (not_scored.score(stacked, p), None)),
     "measure_points": Kernel(
         lambda book, _: pi.pi_params(book),
         lambda book, p, submission, profile, issues: pi_entity(book, p, submission, issues),
         lambda inputs, p: (pi.score(inputs, p), {}),
         stack,
-        lambda stacked, p: pi.score(stacked, p),
+        lambda stacked, p: (pi.score(stacked, p), None),
         pi_issues),
     "base_performance_bonus": Kernel(
         lambda book, _: aci.aci_params(book),
         lambda book, p, submission, profile, issues: aci_entity(book, p, submission, issues),
         lambda inputs, p: (aci.score(inputs, p), {}),
         stack,
-        lambda stacked, p: aci.score(stacked, p)),
+        lambda stacked, p: (aci.score(stacked, p), None)),
 }
 
 
@@ -89,12 +90,13 @@ def _with_rows(columns: Any, kernel: Callable[[OneEntity], dict[str, Any]]) -> t
     return kernel(rows), rows.columns
 
 
-def _fresh(batch: Batch) -> Batch:
-    """A copy of a stacked batch's input columns, so that the same stacked inputs can be scored again."""
-    copy = Batch.__new__(Batch)
-    copy.__dict__.update(batch.__dict__)
-    copy.columns = dict(batch.columns)
-    return copy
+def _many_rows(batch: Batch, kernel: Callable[[Batch], dict[str, Any]]) -> tuple[dict[str, Any], Batch]:
+    """A row kernel's outputs for a batch, and a copy of the batch holding every row column it computed (the
+    stacked inputs stay as they were, so they can be scored again)."""
+    rows = Batch.__new__(Batch)
+    rows.__dict__.update(batch.__dict__)
+    rows.columns = dict(batch.columns)
+    return kernel(rows), rows
 
 
 FROM_SUBMISSION = {"cost_benchmarks": False}  # cost comes from claims: it never counts as data submitted
@@ -181,9 +183,44 @@ def stack_inputs(book: Rulebook, entities: Sequence[Entity]) -> Stacked:
 
 def score_stacked(book: Rulebook, stacked: Stacked) -> dict[str, Any]:
     """Every kernel output for stacked inputs (numpy columns, one element per entity)."""
+    return score_stacked_with_rows(book, stacked)[0]
+
+
+def score_stacked_with_rows(book: Rulebook, stacked: Stacked) -> tuple[dict[str, Any], dict[str, Batch | None]]:
+    """``score_stacked``'s outputs, and per category the batch of its rows with every per-row value computed."""
     kernels = compiled(book)
-    outputs = {name: kernel.many(stacked.categories[name], p) for name, (kernel, p) in kernels.categories.items()}
-    return {"categories": outputs, **_after_categories(ArrayOps, book, outputs, stacked.facts, stacked.bonus)}
+    outputs, rows = {}, {}
+    for name, (kernel, p) in kernels.categories.items():
+        outputs[name], rows[name] = kernel.many(stacked.categories[name], p)
+    return {"categories": outputs, **_after_categories(ArrayOps, book, outputs, stacked.facts, stacked.bonus)}, rows
+
+
+def entity_view(outputs: Mapping[str, Any], rows: Mapping[str, Batch | None],
+                index: int) -> tuple[dict[str, Any], dict[str, dict[str, list[Any]]]]:
+    """One entity of a batch's outputs and rows, as Python values: the shape ``score_one_with_rows`` gives."""
+    def element(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {key: element(item) for key, item in value.items()}
+        array = np.asarray(value)
+        return (array[index] if array.ndim else array).item()
+
+    columns: dict[str, dict[str, list[Any]]] = {}
+    for name, batch in rows.items():
+        if batch is None:
+            columns[name] = {}
+            continue
+        start, end = batch.starts[index], batch.ends[index]
+        columns[name] = {key: [tuple(v) if isinstance(v, list) else v for v in column[start:end].tolist()]
+                         for key, column in batch.columns.items()}
+    view = element(outputs)
+    facts = view["eligibility"]["facts"]
+    lists = [name for name, kind in ELIGIBILITY.items() if kind == Kind.STRING_LIST]
+    for name in lists:  # a list fact travels as one column per member
+        members = [key for key in facts if key.startswith(f"{name}:")]
+        facts[name] = sorted(key.split(":", 1)[1] for key in members if facts[key])
+        for key in members:
+            del facts[key]
+    return view, columns
 
 
 def score_many(book: Rulebook, entities: Sequence[Entity]) -> dict[str, Any]:

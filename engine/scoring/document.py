@@ -148,9 +148,16 @@ def _payment(b: Build, p: f.FinalParams, out: dict[str, Any], final: Decimal) ->
 
 def explained(book: Rulebook, submission: Submission, profile: dict[str, Any], program: str) -> tuple[dict[str, Any], Trace]:
     """The result document of one submission (already checked in scope, ``book`` for its program) and its trace."""
-    kernels = columnar.compiled(book)
     entity = columnar.entity_inputs(book, submission, profile, program)
     outputs, rows = columnar.score_one_with_rows(book, entity)
+    return build_document(book, submission, profile, entity, outputs, rows)
+
+
+def build_document(book: Rulebook, submission: Submission, profile: dict[str, Any], entity: columnar.Entity,
+             outputs: dict[str, Any], rows: dict[str, dict[str, list[Any]]]) -> tuple[dict[str, Any], Trace]:
+    """The result document and trace built from one entity's kernel outputs and rows (one entity's own run, or
+    its slice of a batch run)."""
+    kernels = columnar.compiled(book)
     b = Build(book, precision(book), dict(profile), Trace(book))
     parts = _categories(b, kernels, entity, outputs["categories"], rows)
     eligible, weighting, scored = outputs["eligibility"], outputs["weighting"], outputs["final"]
@@ -191,7 +198,8 @@ def explained(book: Rulebook, submission: Submission, profile: dict[str, Any], p
         "payment": payment,
         "issues": [i.as_dict() for i in entity.issues],
         "unverified_rules_used": sorted(a for a, r in rules.items() if r["unverified"]),
-        "trace": [n.as_dict() for n in b.trace.nodes.values()],
-        "rules": rules,
     }
-    return plain(document), b.trace
+    result = plain(document)
+    result["trace"] = [n.as_dict() for n in b.trace.nodes.values()]  # each node converts its own numbers
+    result["rules"] = rules  # already plain: files, lines, citations and flags
+    return result, b.trace

@@ -217,7 +217,7 @@ def entity_facts(entity_type: str, program: str, profile: dict[str, Any]) -> dic
     facts.update({
         "entity_type": entity_type, "program": program,
         "clinicianType": profile.get("clinicianType", ""), "clinicianCount": profile.get("clinicianCount", 0),
-        "eucApproved": list(profile.get("eucApproved", [])), "facility_based": bool(profile.get("facilityBased")),
+        "eucApproved": sorted(set(profile.get("eucApproved", []))), "facility_based": bool(profile.get("facilityBased")),
     })
     return facts
 
