@@ -86,14 +86,13 @@ def test_only_false_answers_is_not_submitted(book: Any, params: IaParams) -> Non
     assert (out["percent"], out["submitted"]) == (0, False)
 
 
-def test_full_credit_activity_and_pcmh_flag(book: Any, params: IaParams) -> None:
-    # IA_PCMH earns the maximum itself (40 of 40): 100 %; so does the profile's pcmh with no activity at all.
+def test_full_credit_activity(book: Any, params: IaParams) -> None:
+    # IA_PCMH earns the maximum itself (40 of 40): 100 %. (The profile's pcmh is a credit of rules/<year>/ia.yaml,
+    # applied after the categories; see tests/test_scoring.py.)
     out, rows = _score(book, params, [("IA_PCMH", True), ("IA_AHE_5", True)])
     assert rows["points"] == [40 * ONE, 10 * ONE] and rows["full_credit"] == [True, False]
     assert (out["activity_points"], out["points"], out["percent"]) == (50 * ONE, 40 * ONE, 100 * ONE)
     assert out["full_credit"] and out["full_credit_activity"]
-    out, _ = _score(book, params, [], {"pcmh": True})
-    assert (out["percent"], out["submitted"], out["full_credit"], out["full_credit_activity"]) == (100 * ONE, True, True, False)
 
 
 def test_no_activity(book: Any, params: IaParams) -> None:

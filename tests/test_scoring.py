@@ -219,3 +219,14 @@ def test_a_2017_facility_score_does_not_make_quality_submitted() -> None:
     facility = score(doc, 2017, profile={"eucDisasterArea": True, "facilityBased": {"qualityScore": 90}})
     assert plain.final_score == facility.final_score == 3
     assert facility.document["neutral"] is True
+
+
+def test_a_certified_medical_home_is_a_credit_of_the_rulebook() -> None:
+    # rules/2020/ia.yaml credits.pcmh: the profile's pcmh earns IA 100 % with no activity attested, as a credit
+    # node of its own; from the (absent) activities alone the category scores 0 %.
+    doc = json.loads(EXAMPLE.read_text())
+    doc["measurementSets"] = [s for s in doc["measurementSets"] if s["category"] != "ia"]
+    result = score(doc, 2020, profile={"pcmh": True})
+    nodes = {n["id"]: n for n in result.document["trace"]}
+    assert result.category("ia")["percent"] == 100 and result.category("ia")["reweighted"] is False
+    assert nodes["ia.score"]["value"] == 0 and nodes["ia.credit"]["rules"] == ["ia.credits.pcmh"]

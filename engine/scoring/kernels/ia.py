@@ -2,8 +2,9 @@
 credit, the cap, the category percent. One definition, run on one entity (Python values) or a batch (numpy columns).
 
 Rows (see ``engine.scoring.kernels.ia_rows``): activity (ID), row (submission order), path, weight (the weight name
-in CMS's activity data, "" for none), answer (attested true). Entity values: ``pcmh`` (the profile's certified
-medical home flag) and ``status:<name>`` for each special status of ``IaParams.statuses``.
+in CMS's activity data, "" for none), answer (attested true). Entity values: ``status:<name>`` for each special
+status of ``IaParams.statuses``. (A certified medical home without an activity is a credit of the rulebook,
+applied with the other credits after the categories.)
 """
 
 from __future__ import annotations
@@ -56,8 +57,7 @@ def activity_points(xp: Any, r: Mapping[str, Any], p: IaParams) -> dict[str, Any
 def score(rows: Any, entity: Mapping[str, Any], p: IaParams) -> dict[str, Any]:
     """Score the improvement activities of every entity in ``rows`` (a OneEntity or a Batch)."""
     xp, digits, rounding = rows.ops, p.precision.digits, p.precision.rounding
-    pcmh = entity["pcmh"]
-    doubled = pcmh & False
+    doubled = rows.nonempty() & False
     for status in p.statuses:
         doubled = doubled | entity[f"status:{status}"]
     factor = xp.where(doubled, p.multiplier, 1)
@@ -67,10 +67,10 @@ def score(rows: Any, entity: Mapping[str, Any], p: IaParams) -> dict[str, Any]:
     rows.apply(activity_points, p)
     raw = rows.sum(rows["points"])
     full_activity = rows.any(rows["full_credit"])
-    credited = pcmh | full_activity
+    credited = full_activity
     points = xp.where(credited, p.maximum, xp.minimum(raw, p.maximum))
     return {
         "percent": xp.divide(points * 100, p.maximum, digits, rounding), "points": points, "activity_points": raw,
-        "submitted": rows.any(rows["counted"]) | pcmh, "full_credit": credited, "full_credit_activity": full_activity,
+        "submitted": rows.any(rows["counted"]), "full_credit": credited, "full_credit_activity": full_activity,
         "doubled": doubled, "factor": factor, **{f"doubled_for:{s}": entity[f"status:{s}"] for s in p.statuses},
     }

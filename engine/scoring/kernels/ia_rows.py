@@ -41,8 +41,8 @@ def ia_rows(book: Rulebook, submission: Submission, issues: list[Issue]) -> dict
 
 
 def ia_entity(profile: Mapping[str, Any], p: IaParams) -> dict[str, Any]:
-    """The profile flags the kernel reads: the certified medical home and each special status."""
-    return {"pcmh": bool(profile.get("pcmh", False)), **{f"status:{s}": bool(profile.get(s, False)) for s in p.statuses}}
+    """The profile flags the kernel reads: each special status."""
+    return {f"status:{s}": bool(profile.get(s, False)) for s in p.statuses}
 
 
 def ia_batch(parts: Sequence[Mapping[str, Sequence[Any]]]) -> Batch:

@@ -28,13 +28,14 @@ def build_ia(b: Build, name: str, out: dict[str, Any], rows: dict[str, list[Any]
             continue
         weight = rows["weight"][i]
         activities.append({"id": activity, "title": meta.get("title"), "weight": weight, "points": points})
-        b.trace.add(f"ia.activities.{activity}", points, ["ia.activity_points", "ia.doubling_statuses"],
+        b.trace.add(f"ia.activities.{activity}", points,
+                    ["ia.activity_points", "ia.doubling_statuses", "ia.special_status_multiplier"],
                     {"weight": weight, "weight_points": b.d(weights.get(weight, 0)), "doubled_for": statuses,
                      "multiplier": out["factor"]}, "weight")
     credited = bool(out["full_credit"])
     points = b.d(out["points"])
     full = [a["id"] for a in activities if a["weight"] == "full credit"]
-    reason = "full_credit_activity" if full else "pcmh" if credited else "activity_sum"
+    reason = "full_credit_activity" if full else "activity_sum"
     b.trace.add("ia.points", points, ["ia.maximum_points"] + (["ia.full_credit_activities"] if credited else []),
                 {"activity_points": b.d(out["activity_points"]), "maximum": maximum, "activities": full}, reason)
     percent = b.d(out["percent"])
