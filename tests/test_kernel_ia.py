@@ -106,6 +106,7 @@ def test_unknown_activity_and_non_boolean_answer_are_issues(book: Any, params: I
     assert rows["activity"] == ["IA_AHE_1"]
     assert [i.message for i in issues] == ["IA_NOPE is not an improvement activity of 2022",
                                            "an activity is attested with true or false, found 'yes'"]
+    assert [i.code for i in issues] == ["measure_unknown", "activity_value_invalid"]
     assert out["percent"] == 50 * ONE  # high 20 of 40
 
 

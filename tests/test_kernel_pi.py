@@ -107,6 +107,7 @@ def test_bidirectional_exchange_replaces_both_referral_measures() -> None:
     assert out["PI_HIE_5:points"] == 40 * ONE and out["percent"] == (10 + 40 + 40 + 10) * ONE
     assert [i.message for i in issues] == ["PI_HIE_1 may not be reported with PI_HIE_5, which replaces it; "
                                            "PI_HIE_5 is scored"]
+    assert [(i.code, i.severity) for i in issues] == [("substitute_conflict", "warning")]
 
 
 @pytest.mark.parametrize("year, change, reason, subject", [
@@ -140,6 +141,8 @@ def test_bad_records_become_issues() -> None:
         "measure PI_EP_1 not scored: numerator 5 exceeds denominator 3",
         "PI_XYZ_1 is not a 2020 Promoting Interoperability measure",
         "PI_ONCACB_1 is in CMS's 2020 measure data but no rule of this rulebook scores it; it is not counted"]
+    assert [(i.code, i.severity) for i in issues] == [
+        ("value_invalid", "error"), ("measure_unknown", "error"), ("record_unscored", "error")]
     assert out["zero_reason"] == K.MEASURE_MISSING  # PI_EP_1 was not scored, so the required measure is missing
 
 

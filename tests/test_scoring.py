@@ -110,6 +110,7 @@ def test_bad_measurement_is_reported_and_the_rest_scored(book) -> None:
     document = score(doc, book).document
     assert document["issues"][0]["path"] == "$.measurementSets[0].measurements[0]"
     assert "performanceNotMet is -5; expected a number from 0 to 1000000000" in document["issues"][0]["message"]
+    assert (document["issues"][0]["code"], document["issues"][0]["severity"]) == ("value_invalid", "error")
     assert [m["measure_id"] for m in document["categories"]["quality"]["detail"]["measures"]].count("236") == 0
     assert document["categories"]["pi"]["percent"] == 69
 
@@ -204,6 +205,8 @@ def test_a_measure_sent_twice_by_one_collection_type_is_reported_and_scored_once
     result = score(doc, 2020)
     assert [i["path"] for i in result.document["issues"]] == ["$.measurementSets[1].measurements[0]"]
     assert "already submitted at $.measurementSets[0].measurements[0]" in result.document["issues"][0]["message"]
+    assert ({k: result.document["issues"][0][k] for k in ("code", "severity")}
+            == {"code": "measurement_duplicate", "severity": "warning"})
     assert round(result.category("quality")["percent"], 4) == 14.1667
 
 

@@ -26,11 +26,11 @@ def retarget(submission: Submission, book: Rulebook) -> tuple[Submission, list[I
         if measurement_set.category not in known and measurement_set.category in categories:
             notes.append(Issue(measurement_set.path, f"category {measurement_set.category} read as "
                                f"{categories[measurement_set.category]} under the {book.year} rules",
-                               measurement_set.source))
+                               measurement_set.source, code="carried_over", severity="warning"))
             measurement_set.category = categories[measurement_set.category]
         for m in measurement_set.measurements:
             if m.measure_id in measures:
                 notes.append(Issue(m.path, f"measure {m.measure_id} read as {measures[m.measure_id]} under the "
-                                   f"{book.year} rules", measurement_set.source))
+                                   f"{book.year} rules", measurement_set.source, code="carried_over", severity="warning"))
                 m.measure_id = measures[m.measure_id]
     return moved, notes

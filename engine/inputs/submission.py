@@ -14,16 +14,54 @@ SERVER_FIELDS = {"id", "createdAt", "updatedAt", "submissionId", "measurementSet
                  "submitterType", "suppressed", "practiceDetails"}
 
 
+ISSUE_CODES: dict[str, str] = {
+    "measurement_set_invalid": "a measurement set does not match the submission schema; none of it is scored",
+    "measurement_invalid": "a measurement is not an object with a string measureId and a value",
+    "measurement_duplicate": "a measure appears twice (in one set, or by one method); the first is scored",
+    "measure_unknown": "a measure or activity ID is not in the year's CMS measure data for its category",
+    "method_not_allowed": "a quality measure was submitted by a method CMS does not allow for it",
+    "value_invalid": "a measure's value has the wrong shape or is out of range",
+    "activity_value_invalid": "an improvement activity is attested with something other than true or false",
+    "category_not_allowed": "the entity type may not submit this category in this year; the set is not scored",
+    "record_unscored": "a PI record is in CMS's measure data but no rule of the rulebook scores it",
+    "substitute_conflict": "a PI measure was reported with the substitute that replaces it; the substitute is scored",
+    "measure_conflict": "a PI measure was reported twice with different values; the first is scored",
+    "cost_measure_unknown": "a profile's cost measure is not a cost measure of the year",
+    "cost_value_invalid": "a profile's cost measure score is not a number",
+    "carried_over": "a category or measure ID of another year was read as its successor under the year's rules",
+}
+"""Every issue code, with its meaning: the one place they are listed (a test checks every code used is here)."""
+
+SEVERITIES: dict[str, str] = {
+    "error": "that part of the input was not scored",
+    "warning": "it was scored, or something else was scored in its place, but the submitter should know",
+}
+
+
 @dataclass(frozen=True)
 class Issue:
-    """A problem found in the input, by JSON path; the rest of the submission is still scored."""
+    """A problem found in the input, by JSON path; the rest of the submission is still scored.
+
+    ``code`` is a stable machine-readable key of ``ISSUE_CODES``; ``severity`` is a key of ``SEVERITIES``:
+    "error" when that part of the input was not scored, "warning" when it was (or something else was scored in
+    its place) but the submitter should know. Both are keyword-only and required at every creation site.
+    """
 
     path: str
     message: str
     source: str = ""
+    code: str = field(kw_only=True)
+    severity: str = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.code not in ISSUE_CODES:
+            raise ValueError(f"issue code {self.code!r} is not listed in ISSUE_CODES")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"issue severity {self.severity!r} is not one of {', '.join(SEVERITIES)}")
 
     def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message, "file": self.source}
+        return {"path": self.path, "message": self.message, "file": self.source, "code": self.code,
+                "severity": self.severity}
 
 
 @dataclass
@@ -130,7 +168,8 @@ def parse_submission(doc: Any, name: str = "<submission>") -> Submission:
         parts = pointer.split("/")
         bad_sets.add(int(parts[2]))
         issues.append(Issue(_path_text(prefix, "/".join(parts[:3])) if len(parts) > 3 and parts[3] != "measurements"
-                            else _path_text(prefix, pointer), f"measurement set not scored: {message}", name))
+                            else _path_text(prefix, pointer), f"measurement set not scored: {message}", name,
+                            code="measurement_set_invalid", severity="error"))
     sets = []
     for index, item in enumerate(body["measurementSets"]):
         if index in bad_sets:
@@ -141,11 +180,13 @@ def parse_submission(doc: Any, name: str = "<submission>") -> Submission:
         for m_index, m in enumerate(item["measurements"]):
             m_path = f"{set_path}.measurements[{m_index}]"
             if not isinstance(m, dict) or not isinstance(m.get("measureId"), str) or "value" not in m:
-                issues.append(Issue(m_path, "expected an object with a string measureId and a value", name))
+                issues.append(Issue(m_path, "expected an object with a string measureId and a value", name,
+                                    code="measurement_invalid", severity="error"))
                 continue
             if m["measureId"] in seen:
                 issues.append(Issue(m_path, f"measure {m['measureId']} appears twice in one measurement set "
-                                    f"(first at {seen[m['measureId']]}); the first is scored", name))
+                                    f"(first at {seen[m['measureId']]}); the first is scored", name,
+                                    code="measurement_duplicate", severity="warning"))
                 continue
             seen[m["measureId"]] = m_path
             measurements.append(Measurement(m["measureId"], m["value"], m_path))

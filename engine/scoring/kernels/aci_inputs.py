@@ -28,15 +28,18 @@ def _shape_problem(value: Any, metric: str | None) -> str | None:
     return None
 
 
-def _problem(book: Rulebook, title: str, m: Measurement, values: dict[str, Any], paths: dict[str, str]) -> str | None:
+def _problem(book: Rulebook, title: str, m: Measurement, values: dict[str, Any],
+             paths: dict[str, str]) -> tuple[str, str, str] | None:
+    """The measurement's problem as (code, severity, message), or None when it may be scored."""
     meta = book.reference.pi.get(m.measure_id)
     if meta is None:
-        return f"{m.measure_id} is not a {book.year} {title} measure"
+        return "measure_unknown", "error", f"{m.measure_id} is not a {book.year} {title} measure"
     problem = _shape_problem(m.value, meta.get("metricType"))
     if problem:
-        return f"measure {m.measure_id} not scored: {problem}"
+        return "value_invalid", "error", f"measure {m.measure_id} not scored: {problem}"
     if m.measure_id in values and values[m.measure_id] != m.value:
-        return f"measure {m.measure_id} conflicts with {paths[m.measure_id]}; the first is scored"
+        return ("measure_conflict", "warning",
+                f"measure {m.measure_id} conflicts with {paths[m.measure_id]}; the first is scored")
     return None
 
 
@@ -52,13 +55,15 @@ def _gather(book: Rulebook, p: AciParams, submission: Submission, issues: list[I
             continue
         if submission.entity_type not in p.allowed_entity_types:
             issues.append(Issue(measurement_set.path, f"entity type {submission.entity_type} may not submit {title} "
-                                f"data in {book.year}; this measurement set is not scored", measurement_set.source))
+                                f"data in {book.year}; this measurement set is not scored", measurement_set.source,
+                                code="category_not_allowed", severity="error"))
             continue
         scored = True
         for m in measurement_set.measurements:
             problem = _problem(book, title, m, values, paths)
             if problem:
-                issues.append(Issue(m.path, problem, measurement_set.source))
+                code, severity, message = problem
+                issues.append(Issue(m.path, message, measurement_set.source, code=code, severity=severity))
                 continue
             values[m.measure_id], paths[m.measure_id] = m.value, m.path
     return values, scored

@@ -60,13 +60,14 @@ def cost_rows(book: Rulebook, profile: Mapping[str, Any], issues: list[Issue]) -
         measure, path = reported["measureId"], f"profile.costMeasures[{index}]"
         meta = book.reference.cost.get(measure)
         if meta is None:
-            issues.append(Issue(path, f"{measure} is not a {book.year} cost measure", "profile"))
+            issues.append(Issue(path, f"{measure} is not a {book.year} cost measure", "profile",
+                                code="cost_measure_unknown", severity="error"))
             continue
         inverse = bool(meta.get("isInverse", True))
         units = _units(reported["score"], inverse)
         if units is None:
             issues.append(Issue(path, f"cost measure {measure} not scored: its score is {reported['score']}, not a "
-                                "number", "profile"))
+                                "number", "profile", code="cost_value_invalid", severity="error"))
             continue
         benchmark = book.reference.benchmark(measure, METHOD)
         deciles = benchmark.deciles if benchmark else ()

@@ -27,11 +27,11 @@ def ia_rows(book: Rulebook, submission: Submission, issues: list[Issue]) -> dict
             meta = book.reference.ia.get(m.measure_id)
             if meta is None:
                 issues.append(Issue(m.path, f"{m.measure_id} is not an improvement activity of {book.year}",
-                                    measurement_set.source))
+                                    measurement_set.source, code="measure_unknown", severity="error"))
                 continue
             if not isinstance(m.value, bool):
                 issues.append(Issue(m.path, f"an activity is attested with true or false, found {m.value!r}",
-                                    measurement_set.source))
+                                    measurement_set.source, code="activity_value_invalid", severity="error"))
                 continue
             row = {"activity": m.measure_id, "row": len(columns["row"]), "path": m.path,
                    "weight": meta.get("weight") or "", "answer": m.value}

@@ -31,15 +31,18 @@ def _shape_problem(value: Any, metric: str | None) -> str | None:
     return None
 
 
-def _problem(book: Rulebook, title: str, m: Measurement, values: dict[str, Any], paths: dict[str, str]) -> str | None:
+def _problem(book: Rulebook, title: str, m: Measurement, values: dict[str, Any],
+             paths: dict[str, str]) -> tuple[str, str, str] | None:
+    """The measurement's problem as (code, severity, message), or None when it may be scored."""
     meta = book.reference.pi.get(m.measure_id)
     if meta is None:
-        return f"{m.measure_id} is not a {book.year} {title} measure"
+        return "measure_unknown", "error", f"{m.measure_id} is not a {book.year} {title} measure"
     problem = _shape_problem(m.value, meta.get("metricType"))
     if problem:
-        return f"measure {m.measure_id} not scored: {problem}"
+        return "value_invalid", "error", f"measure {m.measure_id} not scored: {problem}"
     if m.measure_id in values and values[m.measure_id] != m.value:
-        return f"measure {m.measure_id} conflicts with {paths[m.measure_id]}; the first is scored"
+        return ("measure_conflict", "warning",
+                f"measure {m.measure_id} conflicts with {paths[m.measure_id]}; the first is scored")
     return None
 
 
@@ -56,7 +59,8 @@ def _gather(book: Rulebook, p: PiParams, submission: Submission, issues: list[Is
             continue
         if submission.entity_type not in p.allowed_entity_types:
             issues.append(Issue(measurement_set.path, f"entity type {submission.entity_type} may not submit {title} "
-                                f"data in {book.year}; this measurement set is not scored", measurement_set.source))
+                                f"data in {book.year}; this measurement set is not scored", measurement_set.source,
+                                code="category_not_allowed", severity="error"))
             continue
         scored = True
         if not measurement_set.cehrt_id:
@@ -64,7 +68,8 @@ def _gather(book: Rulebook, p: PiParams, submission: Submission, issues: list[Is
         for m in measurement_set.measurements:
             problem = _problem(book, title, m, values, paths)
             if problem:
-                issues.append(Issue(m.path, problem, measurement_set.source))
+                code, severity, message = problem
+                issues.append(Issue(m.path, message, measurement_set.source, code=code, severity=severity))
                 continue
             values[m.measure_id], paths[m.measure_id] = m.value, m.path
     return {"values": values, "paths": paths, "missing": missing, "scored": scored}
@@ -93,12 +98,13 @@ def pi_issues(p: PiParams, entity: Mapping[str, Any], out: Mapping[str, Any]) ->
     if reason == NONE or reason >= SUBSTITUTE_NO:
         unscored = sorted((name for name in p.unscored if entity[f"{name}:present"]), key=lambda n: entity[f"{n}:path"])
         issues += [Issue(entity[f"{name}:path"], f"{name} is in CMS's {p.year} measure data but no rule of this rulebook "
-                         "scores it; it is not counted") for name in unscored]
+                         "scores it; it is not counted", code="record_unscored", severity="error") for name in unscored]
     if reason == NONE or reason >= MEASURE_MISSING:
         for m in p.measures:
             if entity[f"{m.id}:yes"] or entity[f"{m.id}:num"] >= 1:
                 issues += [Issue(entity[f"{other}:path"], f"{other} may not be reported with {m.id}, which replaces it; "
-                                 f"{m.id} is scored") for other in m.substitutes if entity[f"{other}:present"]]
+                                 f"{m.id} is scored", code="substitute_conflict", severity="warning")
+                           for other in m.substitutes if entity[f"{other}:present"]]
     return issues
 
 

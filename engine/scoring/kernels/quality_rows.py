@@ -47,22 +47,26 @@ def quality_rows(book: Rulebook, submission: Submission, issues: list[Issue]) ->
             key = (m.measure_id, measurement_set.method)
             if key in first:
                 issues.append(Issue(m.path, f"measure {m.measure_id} by {measurement_set.method} was already submitted "
-                                    f"at {first[key]}; the first is scored", measurement_set.source))
+                                    f"at {first[key]}; the first is scored", measurement_set.source,
+                                    code="measurement_duplicate", severity="warning"))
                 continue
             first[key] = m.path
             meta = book.reference.quality.get(m.measure_id)
             if meta is None:
-                issues.append(Issue(m.path, f"{m.measure_id} is not a {book.year} quality measure", measurement_set.source))
+                issues.append(Issue(m.path, f"{m.measure_id} is not a {book.year} quality measure", measurement_set.source,
+                                    code="measure_unknown", severity="error"))
                 continue
             method = measurement_set.method
             if method not in meta.get("submissionMethods", []):
                 issues.append(Issue(m.path, f"measure {m.measure_id} cannot be submitted by {method}; expected one of "
-                                    f"{', '.join(meta.get('submissionMethods', []))}", measurement_set.source))
+                                    f"{', '.join(meta.get('submissionMethods', []))}", measurement_set.source,
+                                    code="method_not_allowed", severity="error"))
                 continue
             try:
                 performance = measure_performance(m.value, meta)
             except MeasurementValueError as exc:
-                issues.append(Issue(m.path, f"measure {m.measure_id} not scored: {exc}", measurement_set.source))
+                issues.append(Issue(m.path, f"measure {m.measure_id} not scored: {exc}", measurement_set.source,
+                                    code="value_invalid", severity="error"))
                 continue
             inverse = bool(meta.get("isInverse"))
             benchmark = book.reference.benchmark(m.measure_id, method)
