@@ -88,3 +88,12 @@ def _facts() -> dict:
     facts = {name: False for name in INPUT_SETS["eligibility"]}
     facts.update(entity_type="group", program="mips", clinicianType="", clinicianCount=30, eucApproved=[])
     return facts
+
+
+def test_a_value_the_kernels_cannot_read_is_refused_when_the_rulebook_loads() -> None:
+    from engine.base.errors import RulebookErrors
+
+    # rules/2020/program.yaml declares 6 decimals, so a floor of 3.1234567 points cannot be carried exactly.
+    with pytest.raises(RulebookErrors, match="kernels cannot read"):
+        load(2020, overrides={"quality.decile_points": {"floor": 3.1234567, "floor_below_decile": 3, "maximum": 10,
+                                                         "interpolate": True}})

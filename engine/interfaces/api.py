@@ -14,6 +14,7 @@ from engine.inputs.profile import check_profile, load_profile
 from engine.inputs.submission import Submission, merge_submissions, parse_submission, read_submission
 from engine.rules.loader import load_rulebook
 from engine.rules.model import Rulebook
+from engine.scoring.columnar import compiled
 from engine.scoring.pipeline import Result, score_submission
 
 SubmissionInput = str | Path | dict | Submission
@@ -28,8 +29,12 @@ def _as_submission(item: SubmissionInput) -> Submission:
 
 
 def load(year: int | str | Path, overrides: dict[str, Any] | None = None, as_of: str | None = None) -> Rulebook:
-    """Load a performance year's rulebook or a rulebook folder, with optional what-if overrides."""
-    return load_rulebook(year, overrides, as_of)
+    """Load a performance year's rulebook or a rulebook folder, with optional what-if overrides; the scoring
+    kernels read their values now, so a value they cannot use is reported here, not at the first score."""
+    book = load_rulebook(year, overrides, as_of)
+    for rules in (book, *book.variants.values()):
+        compiled(rules)
+    return book
 
 
 def score(

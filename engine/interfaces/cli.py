@@ -17,7 +17,7 @@ import yaml
 from engine._version import __version__
 from engine.base.errors import Location, MipsError, OverrideError, ProfileError, RulebookErrors
 from engine.inputs.profile import check_profile, load_profile
-from engine.interfaces.api import score
+from engine.interfaces.api import load, score
 from engine.outputs.feedback import render
 from engine.rules.loader import load_rulebook
 from engine.rules.overrides import parse_override
@@ -71,7 +71,8 @@ def _summary(result: Result) -> str:
                  "before scaling")
     lines.append(f"Reweighting: {d['reweighting']['row']} ({d['reweighting']['table']})")
     for issue in d["issues"]:
-        lines.append(f"input problem: {issue['file']} {issue['path']}: {issue['message']}")
+        label = "not scored" if issue["severity"] == "error" else "note"
+        lines.append(f"input problem ({label}): {issue['file']} {issue['path']}: {issue['message']}")
     return "\n".join(lines) + "\n"
 
 
@@ -96,7 +97,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    book = load_rulebook(args.rulebook, _overrides(args.set))
+    book = load(args.rulebook, _overrides(args.set))
     flagged = book.unverified()
     print(f"{book.display_path}: valid ({len(book.params)} values, {len(book.rules)} formulas, "
           f"{len(book.reference.quality)} quality measures, {len(book.reference.benchmarks)} benchmarks; "

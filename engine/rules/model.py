@@ -59,6 +59,7 @@ class Rulebook:
     as_of: dt.date | None = None
     variant: str | None = None
     variants: Mapping[str, Rulebook] = field(default_factory=dict, repr=False, compare=False)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # what scoring derives from it once
 
     def param(self, address: str) -> Param:
         try:

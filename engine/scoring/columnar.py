@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.base.errors import Location, RulebookError, RulebookErrors
 from engine.base.exact import ArrayOps, ScalarOps
 from engine.inputs.submission import Issue, Submission
 from engine.rules.model import Rulebook
@@ -110,20 +111,22 @@ class Compiled:
     final: final.FinalParams
 
 
-_compiled: dict[int, tuple[Rulebook, Compiled]] = {}
-
-
 def compiled(book: Rulebook) -> Compiled:
-    """The kernels and parameters of ``book`` (kept for as long as the rulebook is)."""
-    known = _compiled.get(id(book))
-    if known is not None and known[0] is book:
-        return known[1]
-    categories = {}
-    for name in book.value("program.categories"):
-        kernel = KERNELS[book.mechanisms[name]]
-        categories[name] = (kernel, kernel.params(book, name))
-    result = Compiled(categories, final.final_params(book))
-    _compiled[id(book)] = (book, result)
+    """The kernels and parameters of ``book``, converted once and kept with it; a value a kernel cannot read
+    (e.g. more decimals than the declared precision) is a rulebook error."""
+    known = book.memo.get("kernels")
+    if known is not None:
+        return known
+    try:
+        categories = {}
+        for name in book.value("program.categories"):
+            kernel = KERNELS[book.mechanisms[name]]
+            categories[name] = (kernel, kernel.params(book, name))
+        result = Compiled(categories, final.final_params(book))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RulebookErrors([RulebookError(Location(book.display_path), f"the scoring kernels cannot read this "
+                                            f"rulebook's values: {exc}")]) from None
+    book.memo["kernels"] = result
     return result
 
 
