@@ -61,6 +61,10 @@ class Rulebook:
     variants: Mapping[str, Rulebook] = field(default_factory=dict, repr=False, compare=False)
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # what scoring derives from it once
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without what scoring derived from it (it is derived again where it is unpickled)."""
+        return {**self.__dict__, "memo": {}}
+
     def param(self, address: str) -> Param:
         try:
             return self.params[address]
