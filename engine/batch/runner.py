@@ -9,20 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from engine.base.errors import MipsError
 from engine.inputs.profile import check_profile
-from engine.inputs.submission import Submission, parse_submission, read_submission
+from engine.inputs.submission import SubmissionInput, as_submission
 from engine.rules.model import Rulebook
 from engine.scoring import columnar
 from engine.scoring.fixed import precision
 from engine.scoring.scope import check_scope, program_of
-
-SubmissionInput = str | Path | dict | Submission
 
 
 @dataclass
@@ -40,14 +37,6 @@ class BatchResult:
         return [Decimal(int(v)).scaleb(-self.digits) for v in self.columns[name]]
 
 
-def _submission(item: SubmissionInput) -> Submission:
-    if isinstance(item, Submission):
-        return item
-    if isinstance(item, dict):
-        return parse_submission(item)
-    return read_submission(item)
-
-
 def score_many(book: Rulebook, items: Sequence[SubmissionInput],
                profiles: Sequence[Mapping[str, Any]] | None = None) -> BatchResult:
     """Score every submission under ``book`` with the array kernels, program variant by program variant."""
@@ -55,7 +44,7 @@ def score_many(book: Rulebook, items: Sequence[SubmissionInput],
     groups: dict[str, list[tuple[int, columnar.Entity, str]]] = {}
     for position, item in enumerate(items):
         try:
-            submission = _submission(item)
+            submission = as_submission(item)
             check_scope(book, submission)
             program = program_of(submission)
             profile = check_profile(dict(profiles[position])) if profiles else {}

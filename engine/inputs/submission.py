@@ -220,3 +220,15 @@ def merge_submissions(parts: list[Submission]) -> Submission:
         merged.sources.extend(part.sources)
         merged.issues.extend(part.issues)
     return merged
+
+
+SubmissionInput = str | Path | dict | Submission
+
+
+def as_submission(item: SubmissionInput) -> Submission:
+    """A submission given as a file path, a parsed JSON document or an already read Submission."""
+    if isinstance(item, Submission):
+        return item
+    if isinstance(item, dict):
+        return parse_submission(item)
+    return read_submission(item)

@@ -11,21 +11,11 @@ from engine.base.locations import available_years
 from engine.batch.runner import BatchResult
 from engine.batch.runner import score_many as run_many
 from engine.inputs.profile import check_profile, load_profile
-from engine.inputs.submission import Submission, merge_submissions, parse_submission, read_submission
+from engine.inputs.submission import SubmissionInput, as_submission, merge_submissions
 from engine.rules.loader import load_rulebook
 from engine.rules.model import Rulebook
 from engine.scoring.columnar import compiled
 from engine.scoring.pipeline import Result, score_submission
-
-SubmissionInput = str | Path | dict | Submission
-
-
-def _as_submission(item: SubmissionInput) -> Submission:
-    if isinstance(item, Submission):
-        return item
-    if isinstance(item, dict):
-        return parse_submission(item)
-    return read_submission(item)
 
 
 def load(year: int | str | Path, overrides: dict[str, Any] | None = None, as_of: str | None = None) -> Rulebook:
@@ -50,7 +40,7 @@ def score(
     the facts the submission does not carry.
     """
     items = submission if isinstance(submission, list) else [submission]
-    merged = merge_submissions([_as_submission(i) for i in items])
+    merged = merge_submissions([as_submission(i) for i in items])
     if year is None and merged.performance_year not in available_years():
         raise SubmissionError(
             Location(merged.sources[0], pointer="$.performanceYear"),

@@ -181,3 +181,12 @@ def stack_rows(parts: Sequence[Mapping[str, Sequence[Any]]], dtypes: Mapping[str
 def stack_entities(parts: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
     """Entity values as columns, one element per entity."""
     return {name: np.array([part[name] for part in parts]) for name in parts[0]}
+
+
+def as_columns(outputs: dict[str, Any], like: Any) -> dict[str, Any]:
+    """Entity outputs as they are for one entity; for a batch (``like`` is one of its entity columns), each a
+    column, a value the same for every entity spread to all."""
+    if not isinstance(like, np.ndarray):
+        return outputs
+    size = len(like)
+    return {k: np.broadcast_to(v, (size,)).copy() if np.ndim(v) == 0 else v for k, v in outputs.items()}

@@ -18,6 +18,7 @@ import numpy as np
 from engine.base.exact import ArrayOps, ScalarOps
 from engine.rules.model import Rulebook
 from engine.scoring.fixed import Precision, precision
+from engine.scoring.frame import as_columns
 
 # Why the category scores 0 (NONE: it does not), in the order the rules are checked; ``zero_subject`` names the
 # attestation (an index into ``AciParams.ids``, -1 for none).
@@ -200,12 +201,5 @@ def score(entities: Mapping[str, Any], p: AciParams) -> dict[str, Any]:
     total = out["base"] + out["performance"] + out["bonus"]
     out.update({"set": chosen, "points": total, "percent": xp.minimum(total, p.maximum), "submitted": e["sets"],
                 "zero_reason": zero[0], "zero_subject": zero[1]})
-    return _columns(xp, e, out)
+    return as_columns(out, e["sets"])
 
-
-def _columns(xp: Any, e: Mapping[str, Any], out: dict[str, Any]) -> dict[str, Any]:
-    """In a batch, every output as a column (a value the same for all entities is spread)."""
-    if xp is ScalarOps:
-        return out
-    size = len(e["sets"])
-    return {k: np.broadcast_to(v, (size,)).copy() if np.ndim(v) == 0 else v for k, v in out.items()}

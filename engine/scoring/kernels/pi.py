@@ -22,6 +22,7 @@ import numpy as np
 from engine.base.exact import ArrayOps, ScalarOps
 from engine.rules.model import Rulebook
 from engine.scoring.fixed import Precision, precision
+from engine.scoring.frame import as_columns
 
 # Why the category scores 0 (NONE: it does not), in the order the rules are checked; ``zero_subject`` names the
 # attestation or measure (an index into ``PiParams.ids``, -1 for none).
@@ -269,12 +270,5 @@ def score(entities: Mapping[str, Any], p: PiParams) -> dict[str, Any]:
     out.update({k: xp.where(health_reached, v, 0) for k, v in health.items()})
     out.update({"percent": xp.where(scored, xp.minimum(total, p.maximum), 0), "points": xp.where(scored, total, 0),
                 "submitted": e["sets"], "zero_reason": zero[0], "zero_subject": zero[1]})
-    return _columns(xp, e, out)
+    return as_columns(out, e["sets"])
 
-
-def _columns(xp: Any, e: Mapping[str, Any], out: dict[str, Any]) -> dict[str, Any]:
-    """In a batch, every output as a column (a rule value the same for all entities is spread)."""
-    if xp is ScalarOps:
-        return out
-    size = len(e["sets"])
-    return {k: np.broadcast_to(v, (size,)).copy() if np.ndim(v) == 0 else v for k, v in out.items()}

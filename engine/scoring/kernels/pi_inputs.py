@@ -46,8 +46,10 @@ def _problem(book: Rulebook, title: str, m: Measurement, values: dict[str, Any],
     return None
 
 
-def _gather(book: Rulebook, p: PiParams, submission: Submission, issues: list[Issue]) -> dict[str, Any]:
-    """The PI sets that may be scored, merged: values and paths by measure ID, sets lacking a cehrtId."""
+def gather(book: Rulebook, allowed_entity_types: Sequence[str], submission: Submission,
+           issues: list[Issue]) -> dict[str, Any]:
+    """The PI (ACI) sets that may be scored, merged: values and paths by measure ID, sets lacking a cehrtId, and
+    whether any set may be scored."""
     names = book.value("program.submission_categories")
     title = book.value("program.category_titles").get("pi", "pi")
     values: dict[str, Any] = {}
@@ -57,7 +59,7 @@ def _gather(book: Rulebook, p: PiParams, submission: Submission, issues: list[Is
     for measurement_set in submission.sets:
         if names.get(measurement_set.category) != "pi":
             continue
-        if submission.entity_type not in p.allowed_entity_types:
+        if submission.entity_type not in allowed_entity_types:
             issues.append(Issue(measurement_set.path, f"entity type {submission.entity_type} may not submit {title} "
                                 f"data in {book.year}; this measurement set is not scored", measurement_set.source,
                                 code="category_not_allowed", severity="error"))
@@ -77,7 +79,7 @@ def _gather(book: Rulebook, p: PiParams, submission: Submission, issues: list[Is
 
 def pi_entity(book: Rulebook, p: PiParams, submission: Submission, issues: list[Issue]) -> dict[str, Any]:
     """The entity's PI columns (see ``engine.scoring.kernels.pi``) plus ``<id>:path`` and the sets lacking a cehrtId."""
-    found = _gather(book, p, submission, issues)
+    found = gather(book, p.allowed_entity_types, submission, issues)
     values, paths = found["values"], found["paths"]
     entity: dict[str, Any] = {"sets": found["scored"], "cehrt_missing": bool(found["missing"]),
                               "cehrt_missing_sets": ", ".join(found["missing"])}
