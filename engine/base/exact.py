@@ -92,10 +92,14 @@ class ArrayOps:
     @staticmethod
     def divide(n: np.ndarray, d: Any, digits: int, rounding: str) -> np.ndarray:
         magnitude = np.abs(n)
-        quotient, rest = np.divmod(magnitude, d)
-        for _ in range(digits + 1):
-            digit, rest = np.divmod(rest * 10, d)
-            quotient = quotient * 10 + digit
+        scale = 10 ** (digits + 1)
+        if magnitude.size == 0 or int(magnitude.max()) < 2**63 // scale:  # the scaled numerator fits: one division
+            quotient = magnitude * scale // d
+        else:  # digit by digit, never wider than int64
+            quotient, rest = np.divmod(magnitude, d)
+            for _ in range(digits + 1):
+                digit, rest = np.divmod(rest * 10, d)
+                quotient = quotient * 10 + digit
         result = _round_tenths(quotient, rounding)
         return np.where(n >= 0, result, -result)
 

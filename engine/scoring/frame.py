@@ -133,7 +133,7 @@ class Batch:
         if first is not None:
             columns.append(first)
         columns.append(self.entity)
-        return np.lexsort(columns)
+        return _lexsort(columns)
 
     def order(self, keys: Sequence[np.ndarray]) -> np.ndarray:
         ranked = self._sorted(keys)
@@ -155,13 +155,31 @@ class Batch:
 
     def within_key(self, key: np.ndarray, keys: Sequence[np.ndarray], mask: np.ndarray) -> np.ndarray:
         mask = np.asarray(mask, dtype=bool)
-        ranked = np.lexsort([*reversed([np.asarray(k) for k in keys]), ~mask, np.asarray(key), self.entity])
+        ranked = _lexsort([*reversed([np.asarray(k) for k in keys]), ~mask, np.asarray(key), self.entity])
         sorted_key, sorted_entity = np.asarray(key)[ranked], self.entity[ranked]
         head = np.ones(self.size, dtype=bool)
         head[1:] = (sorted_key[1:] != sorted_key[:-1]) | (sorted_entity[1:] != sorted_entity[:-1])
         winners = np.zeros(self.size, dtype=bool)
         winners[ranked[head & mask[ranked]]] = True
         return winners
+
+
+def _lexsort(columns: list[np.ndarray]) -> np.ndarray:
+    """``np.lexsort(columns)`` (the last column sorts first); integer columns whose ranges fit are packed into one
+    int64 key and sorted once, which gives the same stable order much faster."""
+    size = len(columns[-1])
+    packed, span = np.zeros(size, dtype=np.int64), 1
+    for column in columns:  # the least significant first
+        if column.dtype.kind not in "iub":
+            return np.lexsort(columns)
+        values = column.astype(np.int64)
+        low = int(values.min()) if size else 0
+        width = (int(values.max()) - low + 1) if size else 1
+        if span * width >= 2**62:
+            return np.lexsort(columns)
+        packed += (values - low) * span
+        span *= width
+    return np.argsort(packed, kind="stable")
 
 
 def stack_rows(parts: Sequence[Mapping[str, Sequence[Any]]], dtypes: Mapping[str, Any]) -> Batch:

@@ -63,7 +63,7 @@ def score(rows: Any, entity: Mapping[str, Any], p: IaParams) -> dict[str, Any]:
     factor = xp.where(doubled, p.multiplier, 1)
     rows.columns["factor"] = rows.spread(factor)
     # An activity counts once, on its first "true": duplicates and "false" answers earn nothing.
-    rows.columns["counted"] = rows.within_key(rows["activity"], [rows["row"]], rows["answer"])
+    rows.columns["counted"] = rows.within_key(rows["activity_order"], [rows["row"]], rows["answer"])
     rows.apply(activity_points, p)
     raw = rows.sum(rows["points"])
     full_activity = rows.any(rows["full_credit"])

@@ -13,12 +13,16 @@ from engine.rules.model import Rulebook
 from engine.scoring.frame import Batch
 from engine.scoring.kernels.ia import IaParams
 
-COLUMNS = {"activity": str, "row": np.int64, "path": str, "weight": str, "answer": bool}  # name -> batch dtype
+# name -> batch dtype
+COLUMNS = {"activity": str, "activity_order": np.int64, "row": np.int64, "path": str, "weight": str, "answer": bool}
 
 
 def ia_rows(book: Rulebook, submission: Submission, issues: list[Issue]) -> dict[str, list[Any]]:
     """Columns of the entity's attested activities; problems become issues, never silent drops."""
     names = book.value("program.submission_categories")
+    if "ia_order" not in book.memo:  # each activity's place in ID order: an integer key sorts faster than a string
+        book.memo["ia_order"] = {activity: i for i, activity in enumerate(sorted(book.reference.ia))}
+    order: dict[str, int] = book.memo["ia_order"]
     columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     for measurement_set in submission.sets:
         if names.get(measurement_set.category) != "ia":
@@ -33,7 +37,7 @@ def ia_rows(book: Rulebook, submission: Submission, issues: list[Issue]) -> dict
                 issues.append(Issue(m.path, f"an activity is attested with true or false, found {m.value!r}",
                                     measurement_set.source, code="activity_value_invalid", severity="error"))
                 continue
-            row = {"activity": m.measure_id, "row": len(columns["row"]), "path": m.path,
+            row = {"activity": m.measure_id, "activity_order": order[m.measure_id], "row": len(columns["row"]), "path": m.path,
                    "weight": meta.get("weight") or "", "answer": m.value}
             for name in COLUMNS:
                 columns[name].append(row[name])

@@ -23,7 +23,7 @@ HAS_BENCHMARK, NO_BENCHMARK_DATA, BELOW_CASE_MINIMUM, NO_RATE = 0, 1, 2, 3
 UNIT = 10**4  # rates, bounds and case counts are carried in units of 10**-4
 # The readings a rulebook may name (each schema pins the one this kernel implements).
 INVERSE_READINGS = {"mirrored": True}  # an inverse measure's deciles are read with the direction reversed
-TIE_BREAKS = {"measure_id_ascending": "measure"}  # equal points: the lower measure ID counts first
+TIE_BREAKS = {"measure_id_ascending": "measure_order"}  # equal points: the lower measure ID counts first
 
 
 @dataclass(frozen=True)
@@ -221,8 +221,8 @@ def score(rows: Any, entity: dict[str, Any], p: QualityParams) -> dict[str, Any]
     rows.columns["small_practice"] = rows.spread(entity["small_practice"])
     rows.apply(measure_points, p)
     rows.apply(_candidates, p)
-    keys = [rows["neg_points"], rows["measure"]]
-    rows.columns["best"] = (rows.within_key(rows["measure"], [rows["neg_points"], rows["row"]], rows["scored"])
+    keys = [rows["neg_points"], rows[p.tie_key]]
+    rows.columns["best"] = (rows.within_key(rows["measure_order"], [rows["neg_points"], rows["row"]], rows["scored"])
                             if p.best_collection_type else rows["scored"])
     rows.apply(_superseded, p)
     rows.columns["best_first"] = rows.best(keys, rows["first_candidate"])
