@@ -97,3 +97,8 @@ def test_a_value_the_kernels_cannot_read_is_refused_when_the_rulebook_loads() ->
     with pytest.raises(RulebookErrors, match="kernels cannot read"):
         load(2020, overrides={"quality.decile_points": {"floor": 3.1234567, "floor_below_decile": 3, "maximum": 10,
                                                          "interpolate": True}})
+
+
+def test_a_year_is_read_from_this_checkout_and_named_so() -> None:
+    result = score(ROOT / "examples" / "2020-individual-quality-ia-pi.json", 2020)
+    assert result.document["rulebook"]["path"] == str((ROOT / "rules" / "2020").resolve())

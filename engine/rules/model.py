@@ -100,7 +100,7 @@ class Rulebook:
         return {
             "year": self.year,
             "payment_year": self.value("program.payment_year"),
-            "path": self.display_path,
+            "path": str(self.path.resolve()),
             "checksum": self.checksum,
             "overrides": dict(self.overrides),
             "as_of": self.as_of.isoformat() if self.as_of else None,

@@ -31,7 +31,7 @@ def parse_as_of(value: str | dt.date | None) -> dt.date | None:
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise OverrideError(f"--as-of {value!r}: expected a date as YYYY-MM-DD, e.g. 2022-03-01") from None
+        raise OverrideError(f"--as-of {value!r}: expected a date as YYYY-MM-DD (year, month, day)") from None
 
 
 def is_param(node: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Promoting Interoperability (``measure_points``) and 2017 Advancing Care Information (``base_performance_bonus``)
+"""Promoting Interoperability (``measure_points``) and Advancing Care Information (``base_performance_bonus``)
 nodes, from the PI and ACI kernels' outputs and the entity's PI columns."""
 
 from __future__ import annotations
