@@ -4,6 +4,7 @@ builders in ``engine.scoring.nodes`` name the rules behind each one and give a r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -24,24 +25,21 @@ class NoReweightingRow(MipsError):
     """The rulebook's table has no row for the categories this submission is scored on."""
 
 
+# Each mechanism's node builder: (build, category, kernel outputs, its rows, its entity inputs, its params).
+BUILDERS: dict[str, Callable[[Build, str, Any, Any, Any, Any], CategoryPart]] = {
+    "decile_benchmarks": lambda b, name, out, rows, inputs, p: quality.build(b, name, out, rows),
+    "activity_points": lambda b, name, out, rows, inputs, p: others.build_ia(b, name, out, rows, p),
+    "cost_benchmarks": lambda b, name, out, rows, inputs, p: others.build_cost(b, name, out, rows, p),
+    "measure_points": lambda b, name, out, rows, inputs, p: interop.build_pi(b, name, out, inputs, p),
+    "base_performance_bonus": lambda b, name, out, rows, inputs, p: interop.build_aci(b, name, out, inputs, p),
+    "not_scored": lambda b, name, out, rows, inputs, p: others.build_not_scored(b, name, out),
+}
+
+
 def _categories(b: Build, kernels: columnar.Compiled, entity: columnar.Entity, outputs: dict[str, Any],
                 rows: dict[str, dict[str, list[Any]]]) -> dict[str, CategoryPart]:
-    parts = {}
-    for name, (_, p) in kernels.categories.items():
-        mechanism, out = b.book.mechanisms[name], outputs[name]
-        if mechanism == "decile_benchmarks":
-            parts[name] = quality.build(b, name, out, rows[name])
-        elif mechanism == "activity_points":
-            parts[name] = others.build_ia(b, name, out, rows[name], p)
-        elif mechanism == "cost_benchmarks":
-            parts[name] = others.build_cost(b, name, out, rows[name], p)
-        elif mechanism == "measure_points":
-            parts[name] = interop.build_pi(b, name, out, entity.categories[name], p)
-        elif mechanism == "base_performance_bonus":
-            parts[name] = interop.build_aci(b, name, out, entity.categories[name], p)
-        else:
-            parts[name] = others.build_not_scored(b, name, out)
-    return parts
+    return {name: BUILDERS[b.book.mechanisms[name]](b, name, outputs[name], rows[name], entity.categories[name], p)
+            for name, (_, p) in kernels.categories.items()}
 
 
 def _used(book: Rulebook, address: str, facts: dict[str, Any]) -> dict[str, Any]:
