@@ -153,6 +153,7 @@ def measure_points(xp: Any, r: dict[str, Any], p: QualityParams) -> dict[str, An
     scored = status == SCORED
     return {
         "points": xp.where(scored, points, 0), "status": status, "class": kind, "why": why,
+        "rate_read_num": rate_num, "rate_read_den": xp.where(has_rate, rate_den, 0),
         "decile": xp.where(scored & (kind == BENCHMARKED), decile, -1),
         "lower": lower, "upper": upper, "completeness_met": completeness_met, "has_rate": has_rate,
         "new_floor": xp.where(scored & has_new_floor & (kind != COMPLETENESS_NOT_MET), new_floor, -1),
@@ -241,9 +242,11 @@ def score(rows: Any, entity: dict[str, Any], p: QualityParams) -> dict[str, Any]
     priority = xp.where(has_denominator, xp.minimum(rows.sum(rows["priority_bonus"]), priority_cap), 0)
     e2e = xp.where(has_denominator, xp.minimum(rows.sum(rows["e2e_bonus"]), e2e_cap), 0)
     submitted = rows.nonempty()
-    small = xp.where(entity["small_practice"] & submitted, p.small_practice_bonus, 0)
+    small_applies = entity["small_practice"] & submitted
+    small = xp.where(small_applies, p.small_practice_bonus, 0)
     achievement_percent = xp.where(has_denominator, xp.divide(achievement * 100, safe, digits, rounding), 0)
-    improvement = _improvement(xp, p, entity, achievement_percent, has_denominator)
+    improved = _improvement(xp, p, entity, achievement_percent, has_denominator)
+    improvement = improved["improvement"]
     raw = xp.where(has_denominator, xp.divide((achievement + priority + e2e + small) * 100, safe, digits, rounding)
                    + improvement, 0)
     percent = xp.minimum(raw, p.maximum_percent)
@@ -254,16 +257,18 @@ def score(rows: Any, entity: dict[str, Any], p: QualityParams) -> dict[str, Any]
         "denominator": denominator, "reductions": reductions, "achievement": achievement,
         "achievement_percent": achievement_percent, "priority_bonus": priority, "e2e_bonus": e2e,
         "priority_earned": rows.sum(rows["priority_bonus"]), "e2e_earned": rows.sum(rows["e2e_bonus"]),
-        "priority_cap": priority_cap, "e2e_cap": e2e_cap, "small_practice_bonus": small, "improvement": improvement,
+        "priority_cap": priority_cap, "e2e_cap": e2e_cap, "small_practice_bonus": small,
+        "small_practice_applies": small_applies, **improved,
         "submitted": submitted | ((facility >= 0) & p.facility_based),
     }
 
 
-def _improvement(xp: Any, p: QualityParams, entity: dict[str, Any], achievement_percent: Any, has_denominator: Any) -> Any:
-    if not p.improvement:
-        return achievement_percent * 0
+def _improvement(xp: Any, p: QualityParams, entity: dict[str, Any], achievement_percent: Any,
+                 has_denominator: Any) -> dict[str, Any]:
+    """The improvement percent score, whether it applies, and the prior-year percent it was measured from."""
     prior = xp.maximum(entity["prior_percent"], p.improvement_prior_floor)
-    applies = has_denominator & entity["prior_full"] & (entity["prior_percent"] >= 0)
+    applies = has_denominator & entity["prior_full"] & (entity["prior_percent"] >= 0) & p.improvement
     raw = xp.divide((achievement_percent - prior) * p.improvement_multiplier, xp.maximum(prior, 1), p.precision.digits,
                     p.precision.rounding)
-    return xp.where(applies, xp.minimum(xp.maximum(raw, 0), p.improvement_maximum), 0)
+    return {"improvement": xp.where(applies, xp.minimum(xp.maximum(raw, 0), p.improvement_maximum), 0),
+            "improvement_applies": applies, "improvement_prior": prior}

@@ -3,7 +3,7 @@ improvement and the category score, from the quality kernel's outputs and row co
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from engine.inputs.measurements import UNIT
@@ -36,9 +36,8 @@ def _benchmarked(b: Build, r: dict[str, Any], figures: dict[str, Any]) -> tuple[
     rules = ["quality.decile_points", "quality.rate_precision"]
     if r["inverse"]:
         rules.append("quality.inverse_interpolation")
-    decile, rate = r["decile"], figures["rate"]
-    if rate is not None and b.book.value("quality.rate_precision") == "two_decimals":  # as the kernel reads it
-        rate = rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    decile = r["decile"]
+    rate = b.ratio(r["rate_read_num"], r["rate_read_den"] * UNIT) if r["rate_read_den"] else None  # as the kernel read it
     inputs: dict[str, Any] = {
         "rate": rate, "decile": decile, "deciles": list(benchmark.deciles) if benchmark else [],
         "inverse": r["inverse"], "benchmark_year": benchmark.benchmark_year if benchmark else None,
@@ -141,16 +140,13 @@ def _category_nodes(b: Build, out: dict[str, Any], rows: dict[str, list[Any]]) -
             "quality.bonus.end_to_end", b.d(out["e2e_bonus"]), ["quality.end_to_end_bonus"],
             {"earned": b.d(out["e2e_earned"]), "cap": b.d(out["e2e_cap"]),
              "cap_percent": v("quality.end_to_end_bonus")["cap_percent"], "denominator": denominator}, "capped_bonus")
-    if b.profile.get("smallGroupPractitioner") and rows["row"]:  # a small practice that submitted quality data
+    if out["small_practice_applies"]:
         bonus["small_practice"] = b.trace.add("quality.bonus.small_practice", b.d(out["small_practice_bonus"]),
                                               ["quality.small_practice_bonus"], {}, "small_practice")
-    prior = b.profile.get("priorYearQuality") or {}
-    spec = v("quality.improvement")
-    if spec["enabled"] and out["denominator"] > 0 and prior and prior.get("fullParticipation", False):
-        floor = Decimal(str(spec["prior_floor_percent"]))
+    if out["improvement_applies"]:
         b.trace.add("quality.improvement", b.d(out["improvement"]), ["quality.improvement"],
                     {"current_achievement_percent": b.d(out["achievement_percent"]),
-                     "prior_achievement_percent": max(Decimal(str(prior["achievementPercent"])), floor)}, "improvement")
+                     "prior_achievement_percent": b.d(out["improvement_prior"])}, "improvement")
     return bonus
 
 
