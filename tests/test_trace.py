@@ -76,3 +76,25 @@ def test_pi_hie5_answered_no_names_the_measure_and_its_other_reading() -> None:
     replaced = _nodes(stands)["pi.measures.PI_HIE_1"]
     assert (replaced["reason"], replaced["inputs"]) == ("substituted", {"by": "PI_HIE_5"})
     assert "PI_HIE_1: 0 points (replaced by PI_HIE_5)" in explain(stands)
+
+
+def test_every_node_cites_only_values_its_kernel_read() -> None:
+    """A node's rules are rulebook addresses the kernel that computed it read when its parameters were built (the
+    category's kernel for a category's own nodes, the final stage for credits, weights, the final score and the
+    payment), so an explanation never cites a value no step read."""
+    from engine.inputs.submission import merge_submissions, read_submission
+    from engine.scoring import columnar
+    from engine.scoring.scope import program_of
+
+    final_stage = ("credit", "percent", "reweighted", "weight", "contribution")
+    for case in sorted(p for p in GOLDEN.glob("*/*") if (p / "expected.yaml").exists()):
+        overrides = yaml.safe_load((case / "expected.yaml").read_text()).get("overrides") or None
+        profile = case / "profile.yaml"
+        book = load(case.parent.name, overrides=overrides)
+        submission = merge_submissions([read_submission(p) for p in sorted(case.glob("submission*.json"))])
+        result = score(submission, book, profile=profile if profile.exists() else None)
+        reads = columnar.compiled(book.for_program(program_of(submission))).reads
+        for node in result.document["trace"]:
+            head, _, tail = node["id"].partition(".")
+            owner = head if head in reads and tail not in final_stage else "final"
+            assert set(node["rules"]) <= reads[owner], (case.name, node["id"], set(node["rules"]) - reads[owner])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -46,7 +46,7 @@ class Kernel:
 KERNELS: dict[str, Kernel] = {
     "decile_benchmarks": Kernel(
         lambda book, _: quality.quality_params(book),
-        lambda book, p, submission, profile, issues: (quality_rows(book, submission, issues),
+        lambda book, p, submission, profile, issues: (quality_rows(book, p, submission, issues),
                                                       quality_entity(profile, p.precision)),
         lambda inputs, p: _with_rows(inputs[0], lambda rows: quality.score(rows, inputs[1], p)),
         lambda parts: (stack_rows([i[0] for i in parts], QUALITY_COLUMNS), stack_entities([i[1] for i in parts])),
@@ -105,10 +105,49 @@ FROM_SUBMISSION = {"cost_benchmarks": False}  # cost comes from claims: it never
 
 @dataclass(frozen=True)
 class Compiled:
-    """A rulebook's kernel parameters, converted once."""
+    """A rulebook's kernel parameters, converted once, and the rulebook addresses each kernel's parameters were
+    read from (``final`` for the stage after the categories)."""
 
     categories: dict[str, tuple[Kernel, Any]]
     final: final.FinalParams
+    reads: dict[str, frozenset[str]]
+
+
+class _Recording:
+    """A rulebook as a kernel's parameter builder sees it, recording every address it reads (a rule with the values
+    of its file that the rule names)."""
+
+    def __init__(self, book: Rulebook):
+        self._book = book
+        self.read: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._book, name)
+
+    def value(self, address: str) -> Any:
+        self.read.add(address)
+        return self._book.value(address)
+
+    def value_or(self, address: str, default: Any) -> Any:
+        if address in self._book.params:
+            self.read.add(address)
+        return self._book.value_or(address, default)
+
+    def param(self, address: str) -> Any:
+        self.read.add(address)
+        return self._book.param(address)
+
+    def rule(self, address: str) -> Any:
+        rule = self._book.rule(address)
+        stem = address.split(".")[0]
+        self.read.update([address, *(f"{stem}.{name}" for name in rule.expression.constants)])
+        return rule
+
+
+def _read(book: Rulebook, build: Callable[..., Any], *args: Any) -> tuple[Any, frozenset[str]]:
+    """What ``build(book, *args)`` returns, and the rulebook addresses it read."""
+    recording = _Recording(book)
+    return build(cast(Rulebook, recording), *args), frozenset(recording.read)
 
 
 def compiled(book: Rulebook) -> Compiled:
@@ -118,11 +157,13 @@ def compiled(book: Rulebook) -> Compiled:
     if known is not None:
         return known
     try:
-        categories = {}
+        categories, reads = {}, {}
         for name in book.value("program.categories"):
             kernel = KERNELS[book.mechanisms[name]]
-            categories[name] = (kernel, kernel.params(book, name))
-        result = Compiled(categories, final.final_params(book))
+            params, reads[name] = _read(book, kernel.params, name)
+            categories[name] = (kernel, params)
+        final_params, reads["final"] = _read(book, final.final_params)
+        result = Compiled(categories, final_params, reads)
     except (ValueError, KeyError, TypeError) as exc:
         raise RulebookErrors([RulebookError(Location(book.display_path), f"the scoring kernels cannot read this "
                                             f"rulebook's values: {exc}")]) from None

@@ -107,11 +107,10 @@ def _final(b: Build, p: f.FinalParams, table: f.Table, parts: dict[str, Category
     value = b.d(scored["final_score"])
     if scored["neutral"]:
         source = f.NEUTRAL_SCORES[b.book.value("final.neutral_final_score")]
-        return b.trace.add("final_score", value, ["final.neutral_final_score", "weights.minimum_scored_categories", source,
-                                                  "final.maximum"],
-                           {"row": table.labels[weighting["row"]], "source": source,
-                            "minimum": b.book.value("weights.minimum_scored_categories"), "maximum": b.d(p.maximum)},
-                           "neutral")
+        scored_count = sum(1 for reweighted in weighting["reweighted"].values() if not reweighted)
+        return b.trace.add("final_score", value, ["final.neutral_final_score", table.address, source, "final.maximum"],
+                           {"row": table.labels[weighting["row"]], "scored": scored_count, "source": source,
+                            "maximum": b.d(p.maximum)}, "neutral")
     contributions = {name: b.d(v) for name, v in scored["contributions"].items()}
     total = sum(contributions.values(), Decimal(0)) + b.d(scored["bonus"])
     return b.trace.add("final_score", value, ["final.maximum"],

@@ -20,6 +20,7 @@ SCORED, SUPPRESSED, EXCLUDED, SUPERSEDED = 0, 1, 2, 3
 BENCHMARKED, COMPLETENESS_NOT_MET, NO_BENCHMARK = 0, 1, 2
 # Why a measure had no benchmark-based points.
 HAS_BENCHMARK, NO_BENCHMARK_DATA, BELOW_CASE_MINIMUM, NO_RATE = 0, 1, 2, 3
+REDUCE_WHEN = {"data_submitted": 1, "data_completeness_met": 2}  # a suppressed measure's row: when it reduces
 UNIT = 10**4  # rates, bounds and case counts are carried in units of 10**-4
 # The readings a rulebook may name (each schema pins the one this kernel implements).
 INVERSE_READINGS = {"mirrored": True}  # an inverse measure's deciles are read with the direction reversed
@@ -71,6 +72,7 @@ class QualityParams:
     facility_based: bool
     year: int
     mirrored: bool
+    suppressed: dict[tuple[str, str], int]  # (measure, method) -> when it takes points off the denominator
 
 
 def quality_params(book: Rulebook) -> QualityParams:
@@ -112,6 +114,8 @@ def quality_params(book: Rulebook) -> QualityParams:
         maximum_percent=p.fixed(v("quality.maximum_percent")),
         facility_based=bool(v("quality.facility_based")["enabled"]),
         year=book.year, mirrored=INVERSE_READINGS[v("quality.inverse_interpolation")],
+        suppressed={(row["measure"], row["method"]): REDUCE_WHEN.get(row.get("reduce_when"), 1)
+                    if row["effect"] == "reduce_denominator" else 0 for row in v("suppressed.measures")},
     )
 
 

@@ -12,9 +12,9 @@ from engine.inputs.measurements import UNIT, MeasurementValueError, measure_perf
 from engine.inputs.submission import Issue, Submission
 from engine.rules.model import Rulebook
 from engine.scoring.fixed import Precision
+from engine.scoring.kernels.quality import QualityParams
 
 BELOW_EVERY_BOUND = 2**62  # the lower bound of a decile the benchmark does not list (decile 1 of nine bounds)
-REDUCE_WHEN = {"data_submitted": 1, "data_completeness_met": 2}
 
 COLUMNS = {"measure": str, "measure_order": np.int64, "method": str, "row": np.int64, "path": str, "measure_type": str,
            "high_priority": bool,
@@ -30,11 +30,6 @@ def _bounds(deciles: tuple, inverse: bool) -> tuple[int, ...]:
     return tuple([BELOW_EVERY_BOUND if inverse else -BELOW_EVERY_BOUND] * missing + scaled)
 
 
-def _suppression(book: Rulebook) -> dict[tuple[str, str], int]:
-    return {(row["measure"], row["method"]): REDUCE_WHEN.get(row.get("reduce_when"), 1)
-            if row["effect"] == "reduce_denominator" else 0 for row in book.value("suppressed.measures")}
-
-
 def _measure_order(book: Rulebook) -> dict[str, int]:
     """Each quality measure ID's place in ID order (an integer sorts faster than a string, in the same order)."""
     if "quality_order" not in book.memo:
@@ -43,10 +38,10 @@ def _measure_order(book: Rulebook) -> dict[str, int]:
     return order
 
 
-def quality_rows(book: Rulebook, submission: Submission, issues: list[Issue]) -> dict[str, list[Any]]:
+def quality_rows(book: Rulebook, p: QualityParams, submission: Submission, issues: list[Issue]) -> dict[str, list[Any]]:
     """Columns of the entity's scorable quality measurements; problems become issues, never silent drops."""
     names = book.value("program.submission_categories")
-    suppressed = _suppression(book)
+    suppressed = p.suppressed
     order = _measure_order(book)
     columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     first: dict[tuple[str, str], str] = {}
