@@ -29,3 +29,19 @@ def test_every_row_is_scored_or_refused_in_input_order() -> None:
     for document, profile, final in zip(scored, kept, result.decimal("final_score"), strict=True):
         explained = Decimal(str(score(document, book, profile=profile).final_score))
         assert abs(final - explained) <= Decimal("0.00001")
+
+
+def test_a_submission_the_reweighting_tables_have_no_row_for_is_refused_not_guessed() -> None:
+    # 2017: an APM Entity with quality data and an ACI hardship has no row in the APM scoring standard's table
+    # (tests/generate.py refused_submissions); scored alone it is refused, and in a batch it is refused too while
+    # the others are scored.
+    from tests.generate import refused_submissions
+
+    document, profile, _ = next(case for case in refused_submissions(2017) if case[0].get("entityType") == "apm")
+    good = submissions(2017, 5, seed=3)
+    documents = [good[0][0], document, *[d for d, _ in good[1:]]]
+    profiles = [good[0][1], profile, *[p for _, p in good[1:]]]
+    result = score_many(documents, 2017, profiles)
+    assert [position for position, _ in result.refused] == [1]
+    assert "no reweighting table row" in result.refused[0][1]
+    assert len(result.columns["final_score"]) == 5 and len(result.sources) == 5

@@ -78,3 +78,9 @@ def test_refused_input_exits_2_with_a_message(args, message, capsys) -> None:
 def test_import_cms_data_subcommand_is_wired(tmp_path: Path, capsys) -> None:
     assert main(["import-cms-data", str(tmp_path), "--year", "2020", "--version", "v1"]) == 2
     assert "measures-data.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("date", ["2022-3-1", "yesterday"])
+def test_as_of_that_is_not_an_iso_date_is_refused_with_exit_2(date: str, capsys) -> None:
+    assert main(["score", str(EXAMPLE), "--as-of", date]) == 2
+    assert f"--as-of {date!r}: expected a date as YYYY-MM-DD" in capsys.readouterr().err

@@ -94,9 +94,11 @@ def test_a_value_the_kernels_cannot_read_is_refused_when_the_rulebook_loads() ->
     from engine.base.errors import RulebookErrors
 
     # rules/2020/program.yaml declares 6 decimals, so a floor of 3.1234567 points cannot be carried exactly.
-    with pytest.raises(RulebookErrors, match="kernels cannot read"):
+    with pytest.raises(RulebookErrors, match="kernels cannot use this value: 3.1234567 has more than 6 decimals") as info:
         load(2020, overrides={"quality.decile_points": {"floor": 3.1234567, "floor_below_decile": 3, "maximum": 10,
                                                          "interpolate": True}})
+    where = info.value.errors[0].location
+    assert (where.file, where.line, where.pointer) == ("rules/2020/quality.yaml", 21, "quality.decile_points")
 
 
 def test_a_year_is_read_from_this_checkout_and_named_so() -> None:

@@ -143,3 +143,12 @@ def test_aci_explanation_shows_base_performance_and_bonus() -> None:
     # Transition set: base 50 + performance 10 (47 %: decile 5 x 20/10) + 2 (2 %: decile 1 x 20/10) = 62.
     assert "Advancing Care Information score 62 %" in text
     assert "- Base score: 50 (all required base measures reported)" in text
+
+
+def test_new_year_refuses_to_write_beside_an_installed_copy(tmp_path: Path, monkeypatch, capsys) -> None:
+    import engine.authoring.newyear as newyear
+
+    monkeypatch.setattr(newyear, "inside_installed_package", lambda folder: True)
+    assert main(["new-year", "2020", "2030"]) == 2
+    assert "installed with the engine" in capsys.readouterr().err and not (ROOT / "rules" / "2030").exists()
+    assert main(["new-year", "2020", "2030", "--into", str(tmp_path)]) == 0  # a folder of one's own is fine

@@ -57,10 +57,18 @@ def score_many(book: Rulebook, items: Sequence[SubmissionInput],
     parts: list[dict[str, np.ndarray]] = []
     for program, members in groups.items():
         outputs = columnar.score_many(book.for_program(program), [entity for _, entity, _ in members])
-        parts.append(_columns(outputs))
-        order += [position for position, _, _ in members]
-        result.sources += [source for _, _, source in members]
-    if parts:
+        weighed = (np.asarray(outputs["weighting"]["table"]) >= 0) & (np.asarray(outputs["weighting"]["row"]) >= 0)
+        for (position, entity, source), ok in zip(members, weighed.tolist(), strict=True):
+            if not ok:  # the rulebook's tables have no row for what this entity is scored on: never guessed
+                result.refused.append((position, f"{source}: no reweighting table row of {book.display_path} fits "
+                                                 f"the categories this {entity.facts['entity_type']} is scored on"))
+        columns = _columns(outputs)
+        parts.append({name: column[weighed] for name, column in columns.items()})
+        kept = [member for member, ok in zip(members, weighed.tolist(), strict=True) if ok]
+        order += [position for position, _, _ in kept]
+        result.sources += [source for _, _, source in kept]
+    result.refused.sort()
+    if order:
         arrange = np.argsort(order, kind="stable")
         result.columns = {name: np.concatenate([part[name] for part in parts])[arrange] for name in parts[0]}
         result.sources = [result.sources[i] for i in arrange]

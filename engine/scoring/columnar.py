@@ -18,6 +18,7 @@ from engine.base.exact import ArrayOps, ScalarOps
 from engine.inputs.submission import Issue, Submission
 from engine.rules.model import Rulebook
 from engine.rules.names import ELIGIBILITY, Kind
+from engine.scoring.fixed import PrecisionError
 from engine.scoring.frame import Batch, OneEntity, stack_entities, stack_rows
 from engine.scoring.kernels import aci, cost, final, ia, not_scored, pi, quality
 from engine.scoring.kernels.aci_inputs import aci_entity
@@ -145,9 +146,26 @@ class _Recording:
 
 
 def _read(book: Rulebook, build: Callable[..., Any], *args: Any) -> tuple[Any, frozenset[str]]:
-    """What ``build(book, *args)`` returns, and the rulebook addresses it read."""
+    """What ``build(book, *args)`` returns, and the rulebook addresses it read; a value it cannot use is a rulebook
+    error located at that value (file, line, address)."""
     recording = _Recording(book)
-    return build(cast(Rulebook, recording), *args), frozenset(recording.read)
+    try:
+        return build(cast(Rulebook, recording), *args), frozenset(recording.read)
+    except (ValueError, KeyError, TypeError) as exc:
+        found = [book.param(a) for a in sorted(recording.read) if a in book.params and isinstance(exc, PrecisionError)
+                 and _holds(book.value(a), exc.value)]
+        location = Location(found[0].file, found[0].line, None, found[0].address) if found else \
+            Location(book.display_path)
+        raise RulebookErrors([RulebookError(location, f"the scoring kernels cannot use this value: {exc}")]) from None
+
+
+def _holds(value: Any, wanted: Any) -> bool:
+    """Whether a rule value is, or contains, ``wanted`` (to name the value a kernel could not use)."""
+    if isinstance(value, Mapping):
+        return any(_holds(item, wanted) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds(item, wanted) for item in value)
+    return value == wanted and not isinstance(value, bool)
 
 
 def compiled(book: Rulebook) -> Compiled:
@@ -156,17 +174,13 @@ def compiled(book: Rulebook) -> Compiled:
     known = book.memo.get("kernels")
     if known is not None:
         return known
-    try:
-        categories, reads = {}, {}
-        for name in book.value("program.categories"):
-            kernel = KERNELS[book.mechanisms[name]]
-            params, reads[name] = _read(book, kernel.params, name)
-            categories[name] = (kernel, params)
-        final_params, reads["final"] = _read(book, final.final_params)
-        result = Compiled(categories, final_params, reads)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise RulebookErrors([RulebookError(Location(book.display_path), f"the scoring kernels cannot read this "
-                                            f"rulebook's values: {exc}")]) from None
+    categories, reads = {}, {}
+    for name in book.value("program.categories"):
+        kernel = KERNELS[book.mechanisms[name]]
+        params, reads[name] = _read(book, kernel.params, name)
+        categories[name] = (kernel, params)
+    final_params, reads["final"] = _read(book, final.final_params)
+    result = Compiled(categories, final_params, reads)
     book.memo["kernels"] = result
     return result
 

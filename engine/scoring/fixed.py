@@ -11,11 +11,19 @@ from engine.base.exact import ROUNDINGS
 from engine.rules.model import Rulebook
 
 
+class PrecisionError(ValueError):
+    """A rule value has more decimals than the rulebook's declared precision carries."""
+
+    def __init__(self, value: Any, digits: int):
+        self.value = value
+        super().__init__(f"{value} has more than {digits} decimals")
+
+
 def fixed(value: Any, digits: int) -> int:
     """A rule value as an integer count of 10**-digits; a value with more decimals than that is refused."""
     number = Decimal(str(value)) * 10**digits
     if number != number.to_integral_value():
-        raise ValueError(f"{value} has more than {digits} decimals")
+        raise PrecisionError(value, digits)
     return int(number)
 
 
