@@ -81,12 +81,12 @@ def _same_trace_from_batch(items: list) -> None:
     outputs, rows = columnar.score_stacked_with_rows(book, columnar.stack_inputs(book, entities))
     kernels = columnar.compiled(book)
     for index, (name, _, submission, profile, _) in enumerate(items):
-        own, _ = document.explained(book, submission, profile, items[index][4])
+        own = document.explained(book, submission, profile, items[index][4]).document
         sliced, sliced_rows = columnar.entity_view(outputs, rows, index)
         entity = entities[index]
         for category, (kernel, p) in kernels.categories.items():
             entity.issues += kernel.issues(p, entity.categories[category], sliced["categories"][category])
-        from_batch, _ = document.build_document(book, submission, profile, entity, sliced, sliced_rows)
+        from_batch = document.result_of(book, submission, profile, entity, sliced, sliced_rows).document
         assert from_batch["trace"] == own["trace"], name
         assert from_batch == own, name
 

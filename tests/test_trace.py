@@ -12,6 +12,7 @@ from engine.rules.loader import load_rulebook
 from engine.scoring.trace import Trace
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+SAMPLES = [p for p in sorted((GOLDEN.parent / "samples").glob("*.json")) if "measurementset-response" not in p.name]
 
 
 def _nodes(result) -> dict:
@@ -98,3 +99,22 @@ def test_every_node_cites_only_values_its_kernel_read() -> None:
             head, _, tail = node["id"].partition(".")
             owner = head if head in reads and tail not in final_stage else "final"
             assert set(node["rules"]) <= reads[owner], (case.name, node["id"], set(node["rules"]) - reads[owner])
+
+
+def _json_native(value: object, path: str) -> list[str]:
+    """Where ``value`` holds anything but JSON's own types (str keys, lists, numbers, strings, booleans, null)."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in ([f"{path} key {k!r}"] if not isinstance(k, str) else [])
+                + _json_native(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _json_native(v, f"{path}[{i}]")]
+    return [] if value is None or type(value) in (bool, int, float, str) else [f"{path}: {type(value).__name__}"]
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_result_document_is_json_native_and_carries_the_trace_values(path: Path) -> None:
+    """The document is assembled from the nodes without conversion: only JSON's own types, the final score the
+    node's value."""
+    result = score(path)
+    assert _json_native(result.document, "$") == []
+    assert result.final_score == result.document["final_score"] == _nodes(result)["final_score"]["value"]

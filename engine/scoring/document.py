@@ -5,7 +5,6 @@ builders in ``engine.scoring.nodes`` name the rules behind each one and give a r
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from engine._version import __version__
@@ -81,7 +80,7 @@ def _weights(b: Build, p: f.FinalParams, submission: Submission, weighting: dict
                                f"categories {scored} ({submission.entity_type})")
     row = weighting["row"]
     for position, name in enumerate(p.categories):
-        b.trace.add(f"{name}.weight", Decimal(table.weights[row][position]), [table.address],
+        b.trace.add(f"{name}.weight", table.weights[row][position], [table.address],
                     {"scored": scored, "row": table.labels[row]}, "row")
     return table, row
 
@@ -99,10 +98,10 @@ def _complex_patient(b: Build, p: f.FinalParams, entity: columnar.Entity, facts:
 
 
 def _final(b: Build, p: f.FinalParams, table: f.Table, parts: dict[str, CategoryPart], eligible: dict[str, Any],
-           scored: dict[str, Any], weighting: dict[str, Any]) -> Decimal:
+           scored: dict[str, Any], weighting: dict[str, Any]) -> int | float:
     for name in parts:
         b.trace.add(f"{name}.contribution", b.d(scored["contributions"][name]), [table.address],
-                    {"percent": b.d(eligible["percent"][name]), "weight": Decimal(scored["weights"][name])},
+                    {"percent": b.d(eligible["percent"][name]), "weight": int(scored["weights"][name])},
                     "percent_times_weight")
     value = b.d(scored["final_score"])
     if scored["neutral"]:
@@ -112,13 +111,13 @@ def _final(b: Build, p: f.FinalParams, table: f.Table, parts: dict[str, Category
                            {"row": table.labels[weighting["row"]], "scored": scored_count, "source": source,
                             "maximum": b.d(p.maximum)}, "neutral")
     contributions = {name: b.d(v) for name, v in scored["contributions"].items()}
-    total = sum(contributions.values(), Decimal(0)) + b.d(scored["bonus"])
+    capped = sum(int(v) for v in scored["contributions"].values()) + int(scored["bonus"]) > int(scored["final_score"])
     return b.trace.add("final_score", value, ["final.maximum"],
                        {**contributions, "complex_patient_bonus": b.d(scored["bonus"]), "maximum": b.d(p.maximum)},
-                       "capped" if total > value else "sum")
+                       "capped" if capped else "sum")
 
 
-def _payment(b: Build, p: f.FinalParams, out: dict[str, Any], final: Decimal) -> dict[str, Any]:
+def _payment(b: Build, p: f.FinalParams, out: dict[str, Any], final: int | float) -> dict[str, Any]:
     band = f.BANDS[out["band"]]
     rules = ["payment.performance_threshold", "payment.applicable_percent"]
     if band == "maximum_negative":
@@ -145,17 +144,41 @@ def _payment(b: Build, p: f.FinalParams, out: dict[str, Any], final: Decimal) ->
     }
 
 
-def explained(book: Rulebook, submission: Submission, profile: dict[str, Any], program: str) -> tuple[dict[str, Any], Trace]:
-    """The result document of one submission (already checked in scope, ``book`` for its program) and its trace."""
+class Result:
+    """A scored submission: its trace, written as it was scored, and its result document, assembled from the trace
+    and the kernels' outputs the first time it is asked for."""
+
+    __slots__ = ("trace", "_assemble", "_document")
+
+    def __init__(self, trace: Trace, assemble: Callable[[], dict[str, Any]]):
+        self.trace = trace
+        self._assemble = assemble
+        self._document: dict[str, Any] | None = None
+
+    @property
+    def document(self) -> dict[str, Any]:
+        if self._document is None:
+            self._document = self._assemble()
+        return self._document
+
+    @property
+    def final_score(self) -> int | float:
+        return self.trace.nodes["final_score"].value
+
+    def category(self, name: str) -> dict[str, Any]:
+        return self.document["categories"][name]
+
+
+def explained(book: Rulebook, submission: Submission, profile: dict[str, Any], program: str) -> Result:
+    """One submission (already checked in scope, ``book`` for its program) scored with its trace."""
     entity = columnar.entity_inputs(book, submission, profile, program)
     outputs, rows = columnar.score_one_with_rows(book, entity)
-    return build_document(book, submission, profile, entity, outputs, rows)
+    return result_of(book, submission, profile, entity, outputs, rows)
 
 
-def build_document(book: Rulebook, submission: Submission, profile: dict[str, Any], entity: columnar.Entity,
-             outputs: dict[str, Any], rows: dict[str, dict[str, list[Any]]]) -> tuple[dict[str, Any], Trace]:
-    """The result document and trace built from one entity's kernel outputs and rows (one entity's own run, or
-    its slice of a batch run)."""
+def result_of(book: Rulebook, submission: Submission, profile: dict[str, Any], entity: columnar.Entity,
+              outputs: dict[str, Any], rows: dict[str, dict[str, list[Any]]]) -> Result:
+    """The trace and result of one entity from its kernel outputs and rows (its own run, or its slice of a batch)."""
     kernels = columnar.compiled(book)
     b = Build(book, precision(book), dict(profile), Trace(book))
     parts = _categories(b, kernels, entity, outputs["categories"], rows)
@@ -169,36 +192,38 @@ def build_document(book: Rulebook, submission: Submission, profile: dict[str, An
         _complex_patient(b, p, entity, facts, scored["bonus"])
     final = _final(b, p, table, parts, eligible, scored, weighting)
     payment = _payment(b, p, outputs["payment"], final)
-    titles = book.value("program.category_titles")
-    rules = b.trace.rules_used()
-    document = {
-        "schema": RESULT_SCHEMA,
-        "engine": {"name": "mips-rules-engine", "version": __version__},
-        "rulebook": book.describe(),
-        "reference_data": book.reference.describe(),
-        "entity": submission.entity(),
-        "sources": submission.sources,
-        "final_score": final,
-        "neutral": bool(scored["neutral"]),
-        "reweighting": {"table": table.address, "row": table.labels[row], "automatic_euc": bool(facts["automatic_euc"])},
-        "categories": {
-            name: {
-                "title": titles.get(name, name),
-                "percent": b.d(eligible["percent"][name]),
-                "weight": Decimal(scored["weights"][name]),
-                "points": b.trace.nodes[f"{name}.contribution"].value,
-                "reweighted": bool(weighting["reweighted"][name]),
-                "submitted": part.submitted or eligible["credit"][name] >= 0,
-                "detail": {**part.detail, "credit": credited[name]} if name in credited else part.detail,
-            }
-            for name, part in parts.items()
-        },
-        "complex_patient_bonus": b.d(scored["bonus"]),
-        "payment": payment,
-        "issues": [i.as_dict() for i in entity.issues],
-        "unverified_rules_used": sorted(a for a, r in rules.items() if r["unverified"]),
-    }
-    result = plain(document)
-    result["trace"] = [n.as_dict() for n in b.trace.nodes.values()]  # each node converts its own numbers
-    result["rules"] = rules  # already plain: files, lines, citations and flags
-    return result, b.trace
+
+    def assemble() -> dict[str, Any]:
+        titles = book.value("program.category_titles")
+        rules = b.trace.rules_used()
+        header = plain({"rulebook": book.describe(), "reference_data": book.reference.describe(),
+                        "entity": submission.entity(), "sources": submission.sources})
+        return {
+            "schema": RESULT_SCHEMA,
+            "engine": {"name": "mips-rules-engine", "version": __version__},
+            **header,
+            "final_score": final,
+            "neutral": bool(scored["neutral"]),
+            "reweighting": {"table": table.address, "row": table.labels[row],
+                            "automatic_euc": bool(facts["automatic_euc"])},
+            "categories": {
+                name: {
+                    "title": titles.get(name, name),
+                    "percent": b.d(eligible["percent"][name]),
+                    "weight": int(scored["weights"][name]),
+                    "points": b.trace.nodes[f"{name}.contribution"].value,
+                    "reweighted": bool(weighting["reweighted"][name]),
+                    "submitted": part.submitted or eligible["credit"][name] >= 0,
+                    "detail": {**part.detail, "credit": credited[name]} if name in credited else part.detail,
+                }
+                for name, part in parts.items()
+            },
+            "complex_patient_bonus": b.d(scored["bonus"]),
+            "payment": payment,
+            "issues": plain([i.as_dict() for i in entity.issues]),
+            "unverified_rules_used": [a for a, r in rules.items() if r["unverified"]],
+            "trace": [n.as_dict() for n in b.trace.nodes.values()],
+            "rules": rules,
+        }
+
+    return Result(b.trace, assemble)

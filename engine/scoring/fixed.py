@@ -44,6 +44,14 @@ class Precision:
         return Decimal(int(value)).scaleb(-self.digits)
 
 
+
+def number(value: int, one: int) -> int | float:
+    """``value / one`` as a JSON number: an int when whole, else the nearest float (which prints as the decimal it
+    stands for: no computed value carries more than 15 significant digits)."""
+    whole, rest = divmod(value, one)
+    return whole if not rest else value / one
+
+
 def precision(book: Rulebook) -> Precision:
     param = book.param("program.precision")
     spec = param.value

@@ -25,15 +25,24 @@ class OneEntity:
     def __init__(self, columns: Mapping[str, Sequence[Any]]):
         self.columns = {k: list(v) for k, v in columns.items()}
         self.size = len(next(iter(self.columns.values()))) if self.columns else 0
+        names = list(self.columns)
+        self.rows = [dict(zip(names, values, strict=True)) for values in zip(*self.columns.values(), strict=True)]
 
     def apply(self, formula: Callable[..., Mapping[str, Any]], *args: Any) -> None:
         """Run ``formula(ops, row, *args)`` on each row and add its outputs as columns."""
-        names = list(self.columns)
         outputs: dict[str, list[Any]] = {}
-        for values in zip(*(self.columns[n] for n in names), strict=True):
-            for key, value in formula(ScalarOps, dict(zip(names, values, strict=True)), *args).items():
+        for row in self.rows:
+            out = formula(ScalarOps, row, *args)
+            row.update(out)
+            for key, value in out.items():
                 outputs.setdefault(key, []).append(value)
         self.columns.update(outputs)
+
+    def put(self, name: str, values: Sequence[Any]) -> None:
+        """Add a column computed by a group step."""
+        self.columns[name] = list(values)
+        for row, value in zip(self.rows, values, strict=True):
+            row[name] = value
 
     def __getitem__(self, name: str) -> list[Any]:
         if self.size == 0:  # an entity without rows: every column, computed or not, is empty
@@ -108,6 +117,10 @@ class Batch:
         outputs = formula(ArrayOps, self.columns, *args)
         self.columns.update({k: np.broadcast_to(v, (self.size,)).copy() if np.ndim(v) == 0 else v
                              for k, v in outputs.items()})
+
+    def put(self, name: str, values: np.ndarray) -> None:
+        """Add a column computed by a group step."""
+        self.columns[name] = values
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]

@@ -5,31 +5,14 @@ turns them into the trace and the result document."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from engine.inputs.submission import Submission
 from engine.rules.model import Rulebook
-from engine.scoring.document import RESULT_SCHEMA, explained
+from engine.scoring.document import RESULT_SCHEMA, Result, explained
 from engine.scoring.scope import check_scope, program_of
-from engine.scoring.trace import Trace
 
 __all__ = ["RESULT_SCHEMA", "Result", "score_submission"]
-
-
-@dataclass
-class Result:
-    """A scored submission: the result document plus the trace it was built from."""
-
-    document: dict[str, Any]
-    trace: Trace
-
-    @property
-    def final_score(self) -> float:
-        return self.document["final_score"]
-
-    def category(self, name: str) -> dict[str, Any]:
-        return self.document["categories"][name]
 
 
 def score_submission(book: Rulebook, submission: Submission, profile: dict[str, Any]) -> Result:
@@ -37,5 +20,4 @@ def score_submission(book: Rulebook, submission: Submission, profile: dict[str, 
     check_scope(book, submission)
     program = program_of(submission)
     book = book.for_program(program)
-    document, trace = explained(book, submission, profile, program)
-    return Result(document, trace)
+    return explained(book, submission, profile, program)

@@ -7,6 +7,7 @@ lowered to columns (a batch); ``EvalOps`` and ``LowerOps`` say which.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,9 @@ class Table:
     labels: tuple[str, ...]
     weights: tuple[tuple[int, ...], ...]  # per row, per category (in the rulebook's category order)
     neutral: tuple[bool, ...]
+    lookup: tuple[int, ...]  # the row for each set of scored categories, as a bit mask in category order (NO_ROW: none)
+    weight_columns: tuple[tuple[int, ...], ...]  # per category, per row (one 0 when the table has no rows)
+    neutral_column: tuple[int, ...]  # per row, 1 where the row is neutral (one 0 when the table has no rows)
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,15 @@ def final_params(book: Rulebook) -> FinalParams:
     tables = []
     for address in [a for a in book.params if a.startswith("weights.tables.")]:
         rows = v(address)
-        tables.append(Table(address, book.rule(f"{address}.applies_when").expression,
-                            {frozenset(row["scored"]): i for i, row in enumerate(rows)},
-                            tuple(row["label"] for row in rows),
-                            tuple(tuple(fixed(row["weights"][c], 0) for c in categories) for row in rows),
-                            tuple(row["adjustment"] == "neutral" for row in rows)))
+        index = {frozenset(row["scored"]): i for i, row in enumerate(rows)}
+        weights = tuple(tuple(fixed(row["weights"][c], 0) for c in categories) for row in rows)
+        neutral = tuple(row["adjustment"] == "neutral" for row in rows)
+        lookup = tuple(index.get(frozenset(c for b, c in enumerate(categories) if m >> b & 1), NO_ROW)
+                       for m in range(1 << len(categories)))
+        tables.append(Table(address, book.rule(f"{address}.applies_when").expression, index,
+                            tuple(row["label"] for row in rows), weights, neutral, lookup,
+                            tuple(tuple(w[i] for w in weights) or (0,) for i in range(len(categories))),
+                            tuple(int(n) for n in neutral) or (0,)))
     credits = tuple((c, a, book.rule(a).expression, p.fixed(v(f"{a}.percent")))
                     for c in categories for a in book.rules if a.startswith(f"{c}.credits."))
     exceptional = v("payment.exceptional")
@@ -141,23 +149,20 @@ def weigh(xp: Any, p: FinalParams, facts: dict[str, Any]) -> dict[str, Any]:
         mask = mask + xp.where(reweighted[name], 0, 1 << bit)
     table, row = -1 + 0 * mask, NO_ROW + 0 * mask
     for index, candidate in enumerate(p.tables):
-        lookup = [candidate.rows.get(frozenset(c for b, c in enumerate(p.categories) if m >> b & 1), NO_ROW)
-                  for m in range(1 << len(p.categories))]
         applies = (table < 0) & _condition(xp, candidate.applies_when, facts)
-        row = xp.where(applies, _index(xp, lookup, mask), row)
+        row = xp.where(applies, _index(xp, candidate.lookup, mask), row)
         table = xp.where(applies, index, table)
     return {"reweighted": reweighted, "table": table, "row": row}
 
 
-def _index(xp: Any, values: list[int], index: Any) -> Any:
+def _index(xp: Any, values: Sequence[int], index: Any) -> Any:
     return np.asarray(values)[index] if isinstance(index, np.ndarray) else values[index]
 
 
-def _table_value(xp: Any, p: FinalParams, table: Any, row: Any, pick: Any) -> Any:
-    """A value of the chosen row of the chosen table (0 where none was found)."""
+def _table_value(xp: Any, table: Any, row: Any, columns: Sequence[Sequence[int]]) -> Any:
+    """A value of the chosen row of the chosen table (0 where none was found); ``columns``: per table, per row."""
     result = 0 * table
-    for index, candidate in enumerate(p.tables):
-        values = [pick(candidate, r) for r in range(len(candidate.labels))] or [0]
+    for index, values in enumerate(columns):
         at = xp.minimum(xp.maximum(row, 0), len(values) - 1)
         result = xp.where((table == index) & (row >= 0), _index(xp, values, at), result)
     return result
@@ -170,9 +175,9 @@ def final_score(xp: Any, p: FinalParams, percents: dict[str, Any], weighting: di
     table, row = weighting["table"], weighting["row"]
     weights, contributions = {}, {}
     for position, name in enumerate(p.categories):
-        weights[name] = _table_value(xp, p, table, row, lambda t, r, i=position: t.weights[r][i])
+        weights[name] = _table_value(xp, table, row, [t.weight_columns[position] for t in p.tables])
         contributions[name] = xp.divide(percents[name] * weights[name], 100, 0, rounding)
-    neutral = _table_value(xp, p, table, row, lambda t, r: int(t.neutral[r])) == 1
+    neutral = _table_value(xp, table, row, [t.neutral_column for t in p.tables]) == 1
     total = bonus
     for value in contributions.values():
         total = total + value

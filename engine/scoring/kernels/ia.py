@@ -61,9 +61,9 @@ def score(rows: Any, entity: Mapping[str, Any], p: IaParams) -> dict[str, Any]:
     for status in p.statuses:
         doubled = doubled | entity[f"status:{status}"]
     factor = xp.where(doubled, p.multiplier, 1)
-    rows.columns["factor"] = rows.spread(factor)
+    rows.put("factor", rows.spread(factor))
     # An activity counts once, on its first "true": duplicates and "false" answers earn nothing.
-    rows.columns["counted"] = rows.within_key(rows["activity_order"], [rows["row"]], rows["answer"])
+    rows.put("counted", rows.within_key(rows["activity_order"], [rows["row"]], rows["answer"]))
     rows.apply(activity_points, p)
     raw = rows.sum(rows["points"])
     full_activity = rows.any(rows["full_credit"])

@@ -223,18 +223,18 @@ def _counted_and_bonus(xp: Any, r: dict[str, Any], p: QualityParams) -> dict[str
 def score(rows: Any, entity: dict[str, Any], p: QualityParams) -> dict[str, Any]:
     """Score the quality category of every entity in ``rows`` (a OneEntity or a Batch)."""
     xp, digits, rounding = rows.ops, p.precision.digits, p.precision.rounding
-    rows.columns["small_practice"] = rows.spread(entity["small_practice"])
+    rows.put("small_practice", rows.spread(entity["small_practice"]))
     rows.apply(measure_points, p)
     rows.apply(_candidates, p)
     keys = [rows["neg_points"], rows[p.tie_key]]
-    rows.columns["best"] = (rows.within_key(rows["measure_order"], [rows["neg_points"], rows["row"]], rows["scored"])
-                            if p.best_collection_type else rows["scored"])
+    rows.put("best", rows.within_key(rows["measure_order"], [rows["neg_points"], rows["row"]], rows["scored"])
+             if p.best_collection_type else rows["scored"])
     rows.apply(_superseded, p)
-    rows.columns["best_first"] = rows.best(keys, rows["first_candidate"])
-    rows.columns["best_high_priority"] = rows.best(keys, rows["high_priority_candidate"])
-    rows.columns["has_first"] = rows.spread(rows.any(rows["first_candidate"]))
+    rows.put("best_first", rows.best(keys, rows["first_candidate"]))
+    rows.put("best_high_priority", rows.best(keys, rows["high_priority_candidate"]))
+    rows.put("has_first", rows.spread(rows.any(rows["first_candidate"])))
     rows.apply(_required, p)
-    rows.columns["other_rank"] = rows.rank_among(keys, rows["other"])
+    rows.put("other_rank", rows.rank_among(keys, rows["other"]))
     rows.apply(_counted_and_bonus, p)
     reductions = rows.count(rows["reduces"])
     denominator = xp.maximum(p.counted * p.per_measure - p.suppressed_reduction * reductions, 0)

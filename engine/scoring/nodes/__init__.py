@@ -8,12 +8,12 @@ inputs the feedback templates (reports/*.j2) turn into sentences.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
+from engine.base.exact import ScalarOps
 from engine.rules.model import Rulebook
-from engine.scoring.fixed import Precision
-from engine.scoring.trace import Trace
+from engine.scoring.fixed import Precision, number
+from engine.scoring.trace import Trace, plain
 
 
 @dataclass
@@ -25,14 +25,26 @@ class Build:
     profile: dict[str, Any]
     trace: Trace
 
-    def d(self, value: int) -> Decimal:
-        """A kernel's fixed-point integer as the exact decimal it stands for."""
-        return self.precision.decimal(value)
+    def __post_init__(self) -> None:
+        self.one = self.precision.one
 
-    def ratio(self, num: int, den: int) -> Decimal:
+    def d(self, value: int) -> int | float:
+        """A kernel's fixed-point integer as the JSON number it stands for."""
+        return number(int(value), self.one)
+
+    def deciles(self, measure: str, method: str) -> tuple[list[int | float], int | None]:
+        """A benchmark's decile bounds as JSON numbers (worked out once per rulebook) and its benchmark year;
+        no bounds when the measure has no benchmark for ``method``."""
+        memo = self.book.memo.setdefault("nodes.deciles", {})
+        if (measure, method) not in memo:
+            benchmark = self.book.reference.benchmark(measure, method)
+            memo[measure, method] = ((plain(list(benchmark.deciles)), benchmark.benchmark_year) if benchmark
+                                     else ([], None))
+        bounds, year = memo[measure, method]
+        return list(bounds), year
+
+    def ratio(self, num: int, den: int) -> int | float:
         """num / den at the declared precision, rounded by the declared rule (den > 0)."""
-        from engine.base.exact import ScalarOps
-
         return self.d(ScalarOps.divide(num, den, self.precision.digits, self.precision.rounding))
 
 
@@ -41,6 +53,6 @@ class CategoryPart:
     """One category as scored from its data: the percent (before credits), whether data was submitted, the detail
     the document shows, and whether the data comes from the submission (cost comes from claims)."""
 
-    percent: Decimal
+    percent: int | float
     submitted: bool
     detail: dict[str, Any]

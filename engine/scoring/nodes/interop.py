@@ -3,7 +3,6 @@ nodes, from the PI and ACI kernels' outputs and the entity's PI columns."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from engine.scoring.kernels import aci as a
@@ -64,7 +63,7 @@ def _measure(b: Build, p: k.PiParams, m: k.PiMeasure, out: dict[str, Any], e: di
         num, den = e[f"{m.id}:num"], e[f"{m.id}:den"]
         rules = ["pi.measures", "pi.rounding"] + (["pi.exclusions"] if claimed else [])
         inputs: dict[str, Any] = {"numerator": num, "denominator": den, "available": available,
-                                  "exact": b.ratio(num * out[f"{m.id}:available"], den * b.precision.one) if den else Decimal(0),
+                                  "exact": b.ratio(num * out[f"{m.id}:available"], den * b.precision.one) if den else 0,
                                   "rounding": b.book.value("pi.rounding")}
         if status == k.RATE_MINIMUM:
             rules.append("pi.minimum_points_with_numerator")
@@ -79,8 +78,8 @@ def build_pi(b: Build, name: str, out: dict[str, Any], e: dict[str, Any], p: k.P
     reason = out["zero_reason"]
     detail: dict[str, Any] = {"measures": []}
     if reason == k.NOT_SUBMITTED:
-        b.trace.add("pi.score", Decimal(0), ["pi.allowed_entity_types"], {}, "not_submitted")
-        return CategoryPart(Decimal(0), False, detail)
+        b.trace.add("pi.score", 0, ["pi.allowed_entity_types"], {}, "not_submitted")
+        return CategoryPart(0, False, detail)
     if reason in (k.NONE, *MEASURE_ZERO):
         _health(b, p, out, e)
         claimed = [x.id for x in p.exclusions if out[f"{x.id}:claimed"]]
@@ -92,8 +91,8 @@ def build_pi(b: Build, name: str, out: dict[str, Any], e: dict[str, Any], p: k.P
                 detail["measures"].append(entry)
     if reason != k.NONE:
         code, rules = ZERO_REASONS[reason]
-        b.trace.add("pi.score", Decimal(0), rules, _zero_inputs(b, p, out, e), code)
-        return CategoryPart(Decimal(0), True, {**detail, "zero_reason": code})
+        b.trace.add("pi.score", 0, rules, _zero_inputs(b, p, out, e), code)
+        return CategoryPart(0, True, {**detail, "zero_reason": code})
     for measure, _ in p.bonus:
         if out[f"{measure}:status"] == k.YES:
             points = b.d(out[f"{measure}:points"])
@@ -117,11 +116,11 @@ def build_aci(b: Build, name: str, out: dict[str, Any], e: dict[str, Any], p: a.
     if reason in ACI_ZERO:
         code, rules = ACI_ZERO[reason]
         subject = {"measure": p.ids[out["zero_subject"]]} if out["zero_subject"] >= 0 else {}
-        b.trace.add("pi.score", Decimal(0), rules, subject, code)
+        b.trace.add("pi.score", 0, rules, subject, code)
         detail: dict[str, Any] = {"measures": []}
         if reason in (a.ATTESTATION_MISSING, a.ATTESTATION_NO):
             detail["zero_reason"] = code
-        return CategoryPart(Decimal(0), reason != a.NOT_SUBMITTED, detail)
+        return CategoryPart(0, reason != a.NOT_SUBMITTED, detail)
     set_name, members = p.sets[out["set"]]
     measures = []
     for m in members:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from engine.scoring.fixed import number
 from engine.scoring.kernels import cost as c
 from engine.scoring.kernels.cost_rows import BELOW_EVERY_BOUND, UNIT
 from engine.scoring.kernels.ia import IaParams
@@ -44,8 +45,8 @@ def build_ia(b: Build, name: str, out: dict[str, Any], rows: dict[str, list[Any]
                                                           "doubled_for": statuses, "full_credit": credited})
 
 
-def _bound(value: int) -> Decimal | None:
-    return None if abs(value) >= BELOW_EVERY_BOUND else Decimal(value) / UNIT
+def _bound(value: int) -> int | float | None:
+    return None if abs(value) >= BELOW_EVERY_BOUND else number(int(value), UNIT)
 
 
 def build_cost(b: Build, name: str, out: dict[str, Any], rows: dict[str, list[Any]], p: c.CostParams) -> CategoryPart:
@@ -53,7 +54,8 @@ def build_cost(b: Build, name: str, out: dict[str, Any], rows: dict[str, list[An
     for i in range(len(rows["row"])):
         measure = rows["measure"][i]
         meta = b.book.reference.cost.get(measure) or {}
-        score = Decimal(rows["score_num"][i]) / Decimal(rows["score_den"][i]) / UNIT
+        exact = Decimal(int(rows["score_num"][i])) / Decimal(int(rows["score_den"][i])) / UNIT
+        score = int(exact) if exact == exact.to_integral_value() else float(exact)
         cases, minimum = rows["cases"][i], rows["case_minimum"][i]
         entry: dict[str, Any] = {"measure_id": measure, "title": meta.get("title"), "attributed_cases": cases,
                                  "score": score, "case_minimum": minimum, "points": None}
@@ -67,8 +69,7 @@ def build_cost(b: Build, name: str, out: dict[str, Any], rows: dict[str, list[An
         else:
             decile = rows["decile"][i]
             floored = decile < p.floor_below or decile < rows["first"][i]
-            benchmark = b.book.reference.benchmark(measure, "administrativeClaims")
-            inputs.update(decile=decile, deciles=list(benchmark.deciles) if benchmark else [],
+            inputs.update(decile=decile, deciles=b.deciles(measure, "administrativeClaims")[0],
                           decile_lower_bound=None if decile == 0 else _bound(rows["lower"][i]),
                           decile_upper_bound=None if decile >= 10 else _bound(rows["upper"][i]))
             if floored:

@@ -3,10 +3,10 @@ improvement and the category score, from the quality kernel's outputs and row co
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from engine.inputs.measurements import UNIT
+from engine.scoring.fixed import number
 from engine.scoring.kernels import quality as k
 from engine.scoring.kernels.quality_rows import BELOW_EVERY_BOUND
 from engine.scoring.nodes import Build, CategoryPart
@@ -20,18 +20,18 @@ def _row(rows: dict[str, list[Any]], i: int) -> dict[str, Any]:
     return {name: column[i] for name, column in rows.items() if len(column) > i}
 
 
-def _bound(b: Build, value: int) -> Decimal | None:
-    return None if abs(value) >= BELOW_EVERY_BOUND else Decimal(value) / UNIT
+def _bound(b: Build, value: int) -> int | float | None:
+    return None if abs(value) >= BELOW_EVERY_BOUND else number(int(value), UNIT)
 
 
 def _figures(b: Build, r: dict[str, Any]) -> dict[str, Any]:
     rate = b.ratio(r["rate_num"], r["rate_den"] * UNIT) if r["rate_den"] else None
-    return {"rate": rate, "completeness": Decimal(r["dc_num"]) / UNIT if r["dc_den"] else None,
-            "case_count": Decimal(r["cases"]) / UNIT}
+    return {"rate": rate, "completeness": number(int(r["dc_num"]), UNIT) if r["dc_den"] else None,
+            "case_count": number(int(r["cases"]), UNIT)}
 
 
 def _benchmarked(b: Build, r: dict[str, Any], figures: dict[str, Any]) -> tuple[list[str], dict[str, Any], str]:
-    benchmark = b.book.reference.benchmark(r["measure"], r["method"])
+    deciles, benchmark_year = b.deciles(r["measure"], r["method"])
     spec = b.book.value("quality.decile_points")
     rules = ["quality.decile_points", "quality.rate_precision"]
     if r["inverse"]:
@@ -39,8 +39,7 @@ def _benchmarked(b: Build, r: dict[str, Any], figures: dict[str, Any]) -> tuple[
     decile = r["decile"]
     rate = b.ratio(r["rate_read_num"], r["rate_read_den"] * UNIT) if r["rate_read_den"] else None  # as the kernel read it
     inputs: dict[str, Any] = {
-        "rate": rate, "decile": decile, "deciles": list(benchmark.deciles) if benchmark else [],
-        "inverse": r["inverse"], "benchmark_year": benchmark.benchmark_year if benchmark else None,
+        "rate": rate, "decile": decile, "deciles": deciles, "inverse": r["inverse"], "benchmark_year": benchmark_year,
         "topped_out_by_program": r["topped_out"],
         "decile_lower_bound": None if decile == 0 else _bound(b, r["lower"]),
         "decile_upper_bound": None if decile >= 10 else _bound(b, r["upper"])}
@@ -99,7 +98,7 @@ def _measures(b: Build, rows: dict[str, list[Any]], has_denominator: bool) -> li
         value, rules, inputs, reason = _measure_node(b, r, figures)
         b.trace.add(f"quality.measures.{r['measure']}.{r['method']}", value, rules, inputs, reason)
         meta = b.book.reference.quality.get(r["measure"]) or {}
-        bonus: dict[str, Decimal] = {}
+        bonus: dict[str, int | float] = {}
         if has_denominator and r["priority_bonus"]:
             bonus["outcome_high_priority"] = b.d(r["priority_bonus"])
         if r["e2e_bonus"]:
@@ -115,7 +114,7 @@ def _measures(b: Build, rows: dict[str, list[Any]], has_denominator: bool) -> li
     return sorted(measures, key=lambda m: (not m["counted"], m["measure_id"], m["method"]))
 
 
-def _category_nodes(b: Build, out: dict[str, Any], rows: dict[str, list[Any]]) -> dict[str, Decimal]:
+def _category_nodes(b: Build, out: dict[str, Any], rows: dict[str, list[Any]]) -> dict[str, int | float]:
     """The denominator, achievement, bonus and improvement nodes; the bonus points by kind."""
     v = b.book.value
     denominator = b.d(out["denominator"])
@@ -129,7 +128,7 @@ def _category_nodes(b: Build, out: dict[str, Any], rows: dict[str, list[Any]]) -
     b.trace.add("quality.achievement", b.d(out["achievement"]),
                 ["quality.counted_measures", "quality.tie_break", "quality.required_measure_types"],
                 {"counted": counted}, "counted")
-    bonus: dict[str, Decimal] = {}
+    bonus: dict[str, int | float] = {}
     if out["denominator"] > 0:
         bonus["outcome_high_priority"] = b.trace.add(
             "quality.bonus.outcome_high_priority", b.d(out["priority_bonus"]),
@@ -161,7 +160,7 @@ def build(b: Build, name: str, out: dict[str, Any], rows: dict[str, list[Any]]) 
                               "from_measures": b.d(out["from_measures"])}
     if facility and enabled:
         rules.append("quality.facility_based")
-        inputs["facility_percent"] = Decimal(str(facility["qualityScore"]))
+        inputs["facility_percent"] = facility["qualityScore"]
     percent = b.d(out["percent"])
     b.trace.add("quality.score", percent, rules, inputs, "facility_based" if out["facility_used"] else "measures")
     return CategoryPart(percent, bool(out["submitted"]), {
