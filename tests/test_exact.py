@@ -34,12 +34,14 @@ def test_divide_is_exact_at_the_bounds_the_inputs_allow(rounding: str) -> None:
 
 
 @pytest.mark.parametrize("inverse", [False, True])
-def test_fraction_within_a_decile_is_exact(inverse: bool) -> None:
+@pytest.mark.parametrize("largest", [10**4, 10**13], ids=["one-division", "long-division"])
+def test_fraction_within_a_decile_is_exact(inverse: bool, largest: int) -> None:
+    """Small denominators take one exact int64 division; any up to 10**13 in the column, the long division."""
     rows = []
     for _ in range(3000):
         # values as the adapters bound them: num = 10**4 x a count (at most 10**13), so num <= 10**17
-        den = RNG.choice([RNG.randint(1, 10**4), RNG.randint(1, 10**9), RNG.randint(1, 10**13)])
-        top = min(10**9, 10**17 // den)
+        den = RNG.choice([RNG.randint(1, min(largest, 10**4)), RNG.randint(1, min(largest, 10**9)), RNG.randint(1, largest)])
+        top = min(10**9 if largest > 10**4 else 10**5, 10**17 // den)
         if top < 2:
             continue
         low, high = sorted(RNG.sample(range(0, top), 2))

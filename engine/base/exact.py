@@ -121,6 +121,9 @@ class ArrayOps:
         width = np.where(outside, 1, width)
         whole = np.where(outside, 0, whole)
         part = np.where(outside, 0, part)
+        scale = 10 ** (digits + 1)
+        if whole.size == 0 or float((width.astype(np.float64) * den).max()) < 2**62 / scale:  # one exact division fits
+            return _round_tenths((whole * den + part) * scale // (width * den), rounding)
         quotient = np.zeros_like(whole)
         remainder = whole
         for _ in range(digits + 1):
@@ -133,7 +136,8 @@ class ArrayOps:
     @staticmethod
     def decile(floor: np.ndarray, ceil: np.ndarray, bounds: np.ndarray, inverse: np.ndarray) -> np.ndarray:
         reached = np.where(inverse[:, None], ceil[:, None] <= bounds, floor[:, None] >= bounds)
-        return (reached * np.arange(1, bounds.shape[1] + 1)).max(axis=1, initial=0)
+        last = bounds.shape[1] - np.argmax(reached[:, ::-1], axis=1)  # the highest bound reached, counted from 1
+        return np.where(reached.any(axis=1), last, 0)
 
     @staticmethod
     def take_bound(bounds: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -141,4 +145,9 @@ class ArrayOps:
 
     @staticmethod
     def isin(value: np.ndarray, options: tuple[Any, ...]) -> np.ndarray:
+        if value.dtype.kind in "UO" and len(options) <= 8:  # a few labels: equality tests beat np.isin's sort
+            result = np.zeros(len(value), dtype=bool)
+            for option in options:
+                result |= value == option
+            return result
         return np.isin(value, list(options)) if options else np.zeros(len(value), dtype=bool)
