@@ -12,6 +12,7 @@ from engine.batch.runner import BatchResult
 from engine.batch.runner import score_many as run_many
 from engine.inputs.profile import check_profile, load_profile
 from engine.inputs.submission import SubmissionInput, as_submission, merge_submissions
+from engine.population.hierarchy import hierarchy_params
 from engine.rules.loader import load_rulebook
 from engine.rules.model import Rulebook
 from engine.scoring.columnar import compiled
@@ -20,10 +21,12 @@ from engine.scoring.pipeline import Result, score_submission
 
 def load(year: int | str | Path, overrides: dict[str, Any] | None = None, as_of: str | None = None) -> Rulebook:
     """Load a performance year's rulebook or a rulebook folder, with optional what-if overrides; the scoring
-    kernels read their values now, so a value they cannot use is reported here, not at the first score."""
+    kernels and the population stage read their values now, so a value they cannot use is reported here, not at
+    the first score."""
     book = load_rulebook(year, overrides, as_of)
     for rules in (book, *book.variants.values()):
         compiled(rules)
+        hierarchy_params(rules)
     return book
 
 
