@@ -131,12 +131,18 @@ def _payment(b: Build, p: f.FinalParams, out: dict[str, Any], final: int | float
     b.trace.add("payment.exceptional_before_scaling", exceptional, rules, {"final_score": final},
                 "exceptional" if out["exceptional_before_scaling"] else "no_exceptional")
     scaling, exceptional_scaling = b.d(p.scaling), b.d(p.exceptional_scaling)
+    scaled, extra = b.d(out["adjustment"]), b.d(out["total"] - out["adjustment"])
+    b.trace.add("payment.adjustment", scaled, ["payment.scaling_factor"],
+                {"before_scaling": adjustment, "scaling_factor": scaling},
+                "scaled" if out["adjustment_before_scaling"] > 0 else "not_scaled")
+    b.trace.add("payment.exceptional", extra, ["payment.exceptional_scaling_factor"],
+                {"before_scaling": exceptional, "scaling_factor": exceptional_scaling}, "scaled")
     total = b.d(out["total"])
-    b.trace.add("payment.total", total, ["payment.scaling_factor", "payment.exceptional_scaling_factor"],
-                {"scaling_factor": scaling, "exceptional_scaling_factor": exceptional_scaling}, "scaled")
+    b.trace.add("payment.total", total, [], {"adjustment": scaled, "exceptional": extra}, "sum")
     return {
         "band": band, "adjustment_before_scaling": adjustment, "exceptional_before_scaling": exceptional,
-        "scaling_factor": scaling, "exceptional_scaling_factor": exceptional_scaling, "total": total,
+        "scaling_factor": scaling, "exceptional_scaling_factor": exceptional_scaling,
+        "adjustment": scaled, "exceptional": extra, "total": total,
         "display": {k: b.d(v) for k, v in out["display"].items()},
         "performance_threshold": threshold,
         "additional_performance_threshold": None if p.additional_threshold is None else b.d(p.additional_threshold),
