@@ -149,7 +149,7 @@ def test_scored_weights_sum_to_100_and_neutral_rows_score_the_threshold(year: in
     scored = ~_matrix(result, categories, "reweighted").astype(bool)
     count = scored.sum(axis=1)
     total = (weights * scored).sum(axis=1)
-    wrong_sum = total != np.where(count > 0, 100, 0)
+    wrong_sum = total != np.where(count > 0, _fixed(year, 100), 0)
     assert not wrong_sum.any(), f"{year}: scored weights do not sum to 100 for {_first(wrong_sum, year)}"
     neutral = np.asarray(result.columns["neutral"]).astype(bool)
     wrong_neutral = neutral != (count < book.value("weights.minimum_scored_categories"))

@@ -519,7 +519,7 @@ def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
 
 
 @contextlib.contextmanager
-def _replacing(target: Path) -> Iterator[Path]:
+def replacing(target: Path) -> Iterator[Path]:
     """A fresh path beside ``target`` to write to, moved onto ``target`` when the block completes; removed if it fails."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
@@ -537,7 +537,7 @@ def write_parquet(rows: Iterable[Row], path: str | Path, row_group_rows: int = C
     """Write submissions (a ``Population`` or any (document, profile) pairs) as Parquet, a row group per
     ``row_group_rows``; return how many were written."""
     count = 0
-    with _replacing(Path(path)) as temporary, pq.ParquetWriter(temporary, SUBMISSIONS, compression="zstd") as writer:
+    with replacing(Path(path)) as temporary, pq.ParquetWriter(temporary, SUBMISSIONS, compression="zstd") as writer:
         for batch in _batches(rows, row_group_rows):
             writer.write_table(submissions_table([submission_row(*row) for row in batch]), row_group_size=row_group_rows)
             count += len(batch)
@@ -568,7 +568,7 @@ def _lists(lists: list[list[Any] | None], values: pa.Array) -> pa.Array:
 def write_jsonl(rows: Iterable[Row], path: str | Path) -> int:
     """Write submissions as JSON Lines, each profile that is not empty under ``profile``; return how many."""
     count = 0
-    with _replacing(Path(path)) as temporary, open(temporary, "x", encoding="utf-8") as handle:
+    with replacing(Path(path)) as temporary, open(temporary, "x", encoding="utf-8") as handle:
         for count, (document, profile) in enumerate(rows, start=1):
             if PROFILE_KEY in document:
                 raise ValueError(f"submission {count - 1} has a {PROFILE_KEY!r} key, where JSON Lines keeps its profile")
@@ -585,7 +585,7 @@ def write_folder(rows: Iterable[Row], path: str | Path) -> int:
         raise FileExistsError(f"{target} exists and is not an empty folder")
     count = 0
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    with _replacing(target) as temporary:
+    with replacing(target) as temporary:
         temporary.mkdir()
         for count, (document, profile) in enumerate(rows, start=1):
             stem = temporary / f"{count - 1:08d}"
@@ -610,7 +610,7 @@ def entities_table(entities: Entities) -> pa.Table:
 def write_entities(entities: Entities, path: str | Path, row_group_rows: int = 16 * CHUNK_ROWS) -> int:
     """Write the relations as ``entities.parquet``; return how many TIN/NPIs."""
     table = entities_table(entities)
-    with _replacing(Path(path)) as temporary:
+    with replacing(Path(path)) as temporary:
         pq.write_table(table, temporary, row_group_size=row_group_rows, compression="zstd")
     return table.num_rows
 

@@ -31,6 +31,8 @@ class BatchResult:
     sources: list[str] = field(default_factory=list)
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     refused: list[tuple[int, str]] = field(default_factory=list)  # (input position, message)
+    positions: list[int] = field(default_factory=list)  # each scored element's input position
+    entities: list[dict[str, Any]] = field(default_factory=list)  # each scored element's entity header
 
     def decimal(self, name: str) -> list[Decimal]:
         """A column as exact decimals."""
@@ -41,7 +43,7 @@ def score_many(book: Rulebook, items: Sequence[SubmissionInput],
                profiles: Sequence[Mapping[str, Any]] | None = None) -> BatchResult:
     """Score every submission under ``book`` with the array kernels, program variant by program variant."""
     result = BatchResult(precision(book).digits)
-    groups: dict[str, list[tuple[int, columnar.Entity, str]]] = {}
+    groups: dict[str, list[tuple[int, columnar.Entity, str, dict[str, Any]]]] = {}
     for position, item in enumerate(items):
         try:
             submission = as_submission(item)
@@ -52,38 +54,45 @@ def score_many(book: Rulebook, items: Sequence[SubmissionInput],
         except MipsError as exc:
             result.refused.append((position, str(exc)))
             continue
-        groups.setdefault(program, []).append((position, entity, submission.sources[0]))
+        groups.setdefault(program, []).append((position, entity, submission.sources[0], submission.entity()))
     order: list[int] = []
     parts: list[dict[str, np.ndarray]] = []
     for program, members in groups.items():
-        outputs = columnar.score_many(book.for_program(program), [entity for _, entity, _ in members])
+        outputs = columnar.score_many(book.for_program(program), [entity for _, entity, _, _ in members])
         weighed = (np.asarray(outputs["weighting"]["table"]) >= 0) & (np.asarray(outputs["weighting"]["row"]) >= 0)
-        for (position, entity, source), ok in zip(members, weighed.tolist(), strict=True):
+        for (position, entity, source, _), ok in zip(members, weighed.tolist(), strict=True):
             if not ok:  # the rulebook's tables have no row for what this entity is scored on: never guessed
                 result.refused.append((position, f"{source}: no reweighting table row of {book.display_path} fits "
                                                  f"the categories this {entity.facts['entity_type']} is scored on"))
-        columns = _columns(outputs)
+        columns = _columns(outputs, 10**result.digits)
         parts.append({name: column[weighed] for name, column in columns.items()})
         kept = [member for member, ok in zip(members, weighed.tolist(), strict=True) if ok]
-        order += [position for position, _, _ in kept]
-        result.sources += [source for _, _, source in kept]
+        order += [position for position, _, _, _ in kept]
+        result.sources += [source for _, _, source, _ in kept]
+        result.entities += [header for _, _, _, header in kept]
     result.refused.sort()
     if order:
         arrange = np.argsort(order, kind="stable")
         result.columns = {name: np.concatenate([part[name] for part in parts])[arrange] for name in parts[0]}
         result.sources = [result.sources[i] for i in arrange]
+        result.entities = [result.entities[i] for i in arrange]
+        result.positions = sorted(order)
     return result
 
 
-def _columns(outputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+def _columns(outputs: Mapping[str, Any], one: int) -> dict[str, np.ndarray]:
+    """The outputs a population result carries, each named by the trace node that explains it (numbers fixed
+    point, weights too)."""
     final, payment = outputs["final"], outputs["payment"]
     columns = {"final_score": final["final_score"], "neutral": final["neutral"],
-               "complex_patient_bonus": final["bonus"], "payment.band": payment["band"],
+               "bonuses.complex_patient": final["bonus"], "payment.band": payment["band"],
                "payment.adjustment_before_scaling": payment["adjustment_before_scaling"],
                "payment.exceptional_before_scaling": payment["exceptional_before_scaling"],
+               "payment.adjustment": payment["adjustment"],
+               "payment.exceptional": payment["total"] - payment["adjustment"],
                "payment.total": payment["total"]}
     for name, percent in outputs["eligibility"]["percent"].items():
         columns[f"{name}.percent"] = percent
-        columns[f"{name}.weight"] = final["weights"][name]
+        columns[f"{name}.weight"] = np.asarray(final["weights"][name]) * one
         columns[f"{name}.reweighted"] = outputs["weighting"]["reweighted"][name]
     return {name: np.asarray(value) for name, value in columns.items()}

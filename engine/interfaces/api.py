@@ -13,6 +13,7 @@ from engine.batch.runner import score_many as run_many
 from engine.inputs.profile import check_profile, load_profile
 from engine.inputs.submission import SubmissionInput, as_submission, merge_submissions
 from engine.population.hierarchy import hierarchy_params
+from engine.population.neutrality import pool_params
 from engine.rules.loader import load_rulebook
 from engine.rules.model import Rulebook
 from engine.scoring.columnar import compiled
@@ -27,6 +28,7 @@ def load(year: int | str | Path, overrides: dict[str, Any] | None = None, as_of:
     for rules in (book, *book.variants.values()):
         compiled(rules)
         hierarchy_params(rules)
+        pool_params(rules)
     return book
 
 

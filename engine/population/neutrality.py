@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from engine.base.exact import ArrayOps
+from engine.rules.model import Rulebook
 from engine.scoring.kernels import final
 from engine.scoring.kernels.final import FinalParams
 
@@ -237,3 +238,16 @@ def neutralize(p: FinalParams, score: Any, paid: Any, pool_cents: int, maximum: 
     """One pass over the whole population: the factors and every TIN/NPI's adjustments."""
     factors = solve(p, partial_sums(p, score, paid), pool_cents, maximum)
     return factors, apply(p, score, paid, factors)
+
+
+@dataclass(frozen=True)
+class PoolParams:
+    """The year's bound on the scaling factor and its exceptional-performance pool (read when the rulebook loads)."""
+
+    maximum: Fraction
+    pool_cents: int
+
+
+def pool_params(book: Rulebook) -> PoolParams:
+    return PoolParams(Fraction(str(book.value("payment.scaling_factor_maximum"))),
+                      int(book.value("payment.exceptional_pool_dollars")) * 100)
