@@ -64,7 +64,7 @@ def test_what_if_override_is_recorded(capsys) -> None:
 
 
 @pytest.mark.parametrize("args,message", [
-    (["score", "missing.json"], "cannot read file"),
+    (["score", "missing.json"], "cannot read submission"),
     (["score", str(EXAMPLE), "--set", "nothing.here=1"], "no rulebook value has this address"),
     (["score", str(EXAMPLE), "--set", "oops"], "expected ADDRESS=VALUE"),
     (["score", str(EXAMPLE), "--profile", str(EXAMPLE)], "unknown key"),

@@ -34,12 +34,16 @@ def reports_dir() -> Path:
 
 def available_years() -> list[int]:
     """Years that have a rulebook folder."""
-    return sorted(int(p.name) for p in rules_dir().iterdir() if p.is_dir() and p.name.isdigit())
+    return sorted(int(p.name) for p in rules_dir().iterdir() if p.is_dir() and _is_year(p.name))
+
+
+def _is_year(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def rulebook_path(year_or_path: str | int | Path) -> Path:
-    """Resolve a year to its shipped rulebook folder, or take a path to a rulebook folder as is."""
+    """Resolve a year (ASCII digits) to its shipped rulebook folder, or take a path to a rulebook folder as is."""
     text = str(year_or_path)
-    if text.isdigit():
+    if _is_year(text):
         return rules_dir() / text
     return Path(text)

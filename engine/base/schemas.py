@@ -81,18 +81,26 @@ def _describe(error: ValidationError) -> tuple[str, str | None, str]:
         if isinstance(error.instance, str):
             close = difflib.get_close_matches(error.instance, choices, n=1)
             hint = f"did you mean {close[0]!r}?" if close else None
-        return f"{error.instance!r} is not allowed; expected one of {', '.join(choices)}", hint, pointer
+        return _short(f"{error.instance!r}", 80) + f" is not allowed; expected one of {', '.join(choices)}", hint, pointer
     if error.validator == "const":
-        return f"{error.instance!r} is not allowed; expected {error.validator_value!r}", None, pointer
+        return _short(f"{error.instance!r}", 80) + f" is not allowed; expected {error.validator_value!r}", None, pointer
     if error.validator == "type":
-        return f"expected {error.validator_value}, found {_kind(error.instance)} {error.instance!r}", None, pointer
-    return error.message, None, pointer
+        return f"expected {error.validator_value}, found {_kind(error.instance)}", None, pointer
+    return _short(error.message), None, pointer
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """A message quoting a value, cut to ``limit`` characters (a value may be a whole mapping or a long text)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
+    """A value as a message describes it: its kind, and the value itself when it is short."""
+    if value is None:
+        return "null (nothing)"
+    kind = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number"}.get(type(value), type(value).__name__)
+    return kind if isinstance(value, dict | list) else _short(f"{kind} {value!r}", 80)
 
 
 def schema_errors(relative: str, instance: Any) -> list[tuple[str, str | None, str]]:

@@ -112,7 +112,10 @@ def _count(summary: Summary, chunk: layout.Chunk, table: pa.Table) -> None:
 
 def results_input(path: str | Path) -> tuple[Path, int]:
     """The input a results file was scored from, and its year (from the file's metadata)."""
-    metadata = pq.read_schema(path).metadata or {}
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException) as exc:
+        raise SubmissionError(Location(str(path)), f"not a readable Parquet file: {exc}") from None
     if METADATA_INPUT not in metadata:
         raise SubmissionError(Location(str(path)), "not a results file of mips batch (no input recorded in it)")
     return Path(metadata[METADATA_INPUT].decode()), int(metadata[METADATA_YEAR].decode())
@@ -120,11 +123,11 @@ def results_input(path: str | Path) -> tuple[Path, int]:
 
 def input_row(path: str | Path, row: int) -> tuple[dict[str, Any], dict[str, Any], int]:
     """Row ``row`` (from 0) of a results file: the submission and profile it was scored from, and its position."""
+    source, _ = results_input(path)
     table = pq.read_table(path, columns=["position"])
     if not 0 <= row < table.num_rows:
         raise SubmissionError(Location(str(path)), f"row {row} is not in the results ({table.num_rows} rows, from 0)")
     position = table.column("position")[row].as_py()
-    source, _ = results_input(path)
     for chunk in layout.read_population(source):
         if chunk.start <= position < chunk.next:
             index = chunk.positions.index(position)

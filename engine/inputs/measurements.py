@@ -13,6 +13,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from engine.base.numbers import excerpt
+
 UNIT = 10**4  # rates, completeness and case counts are carried in units of 10**-4
 MAXIMUM_COUNT = 10**9
 _SINGLE = ("performanceMet", "performanceNotMet", "eligiblePopulationExclusion", "eligiblePopulationException",
@@ -57,10 +59,10 @@ def _count(value: dict, key: str, required: bool = False, whole: bool = True) ->
             raise MeasurementValueError(f"missing {key}")
         return 0
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise MeasurementValueError(f"{key} must be a number, found {raw!r}")
+        raise MeasurementValueError(f"{key} must be a number, found {excerpt(raw)}")
+    if not 0 <= raw <= MAXIMUM_COUNT:  # NaN too; checked before the number is printed or made a Decimal
+        raise MeasurementValueError(f"{key} is {excerpt(raw)}; expected a number from 0 to {MAXIMUM_COUNT}")
     number = Decimal(str(raw))
-    if not number.is_finite() or number < 0 or number > MAXIMUM_COUNT:
-        raise MeasurementValueError(f"{key} is {raw}; expected a number from 0 to {MAXIMUM_COUNT}")
     if whole and number != number.to_integral_value():
         raise MeasurementValueError(f"{key} is {raw}, not a whole number of cases")
     scaled = number * UNIT
@@ -101,7 +103,7 @@ def _proportion(counts: dict[str, int], end_to_end: bool, detail: dict[str, Any]
 def _end_to_end(value: dict) -> bool:
     flag = value.get("isEndToEndReported", False)
     if not isinstance(flag, bool):
-        raise MeasurementValueError(f"isEndToEndReported must be true or false, found {flag!r}")
+        raise MeasurementValueError(f"isEndToEndReported must be true or false, found {excerpt(flag)}")
     return flag
 
 
@@ -115,10 +117,11 @@ def _strata(value: dict, meta: dict) -> dict[str, dict[str, int]]:
         if not isinstance(stratum, dict):
             raise MeasurementValueError(f"strata[{index}] must be an object")
         name = stratum.get("stratum")
-        if names and name not in names:
-            raise MeasurementValueError(f"strata[{index}] names stratum {name!r}; expected one of {names}")
-        if name in parsed:
-            raise MeasurementValueError(f"stratum {name!r} appears twice")
+        if not isinstance(name, str | None) or names and name not in names:
+            raise MeasurementValueError(f"strata[{index}] names stratum {excerpt(name)}; expected one of {names}"
+                                        if names else f"strata[{index}].stratum must be text, found {excerpt(name)}")
+        if str(name) in parsed:
+            raise MeasurementValueError(f"stratum {excerpt(name)} appears twice")
         try:
             parsed[str(name)] = _single(stratum)
         except MeasurementValueError as exc:
@@ -145,7 +148,7 @@ def _multi(value: dict, meta: dict) -> Performance:
         if not rates:
             return _proportion({**totals, "performanceMet": 0, "performanceNotMet": 0}, end_to_end, detail, cases)
         return _proportion(totals, end_to_end, detail, cases, sum(rates, Fraction(0)) / len(rates))
-    raise MeasurementValueError(f"overallAlgorithm {algorithm!r} is not supported")
+    raise MeasurementValueError(f"overallAlgorithm {excerpt(algorithm)} is not supported")
 
 
 def _non_proportion(value: dict) -> Performance:
@@ -159,7 +162,7 @@ def _non_proportion(value: dict) -> Performance:
 def measure_performance(value: Any, meta: dict) -> Performance:
     """Compute a quality measurement's figures from its submitted value."""
     if not isinstance(value, dict):
-        raise MeasurementValueError(f"expected an object of performance counts, found {value!r}")
+        raise MeasurementValueError(f"expected an object of performance counts, found {excerpt(value)}")
     metric = meta.get("metricType", "")
     if metric in ("singlePerformanceRate", "registrySinglePerformanceRate"):
         return _proportion(_single(value), _end_to_end(value), {})

@@ -1,9 +1,12 @@
-"""Plain-text and Markdown renderings of `compare` and `diff` results."""
+"""Plain-text and Markdown renderings of `compare` and `diff` results; every value from a rulebook, a submission or
+the command line is escaped for the format (``engine.outputs.escaping``)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from engine.outputs.escaping import for_format, line_start
 
 
 def _cell(value: Any) -> str:
@@ -17,10 +20,12 @@ def _cell(value: Any) -> str:
 
 
 def table(headers: list[str], rows: list[list[Any]], fmt: str) -> str:
-    cells = [[_cell(c) for c in row] for row in rows]
+    escape = for_format(fmt)
+    headers = [escape(h) for h in headers]
+    cells = [[escape(_cell(c)) for c in row] for row in rows]
     if fmt == "md":
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+        lines += ["| " + " | ".join(row) + " |" for row in cells]
         return "\n".join(lines) + "\n"
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
@@ -30,10 +35,12 @@ def table(headers: list[str], rows: list[list[Any]], fmt: str) -> str:
 
 
 def _heading(text: str, fmt: str) -> str:
+    """A heading of text already escaped for ``fmt``."""
     return f"## {text}\n\n" if fmt == "md" else f"{text}\n{'-' * len(text)}\n"
 
 
 def compare_report(doc: dict[str, Any], fmt: str) -> str:
+    escape = for_format(fmt)
     years = doc["years"]
     scored = [y for y in years if "error" not in y]
     out = [_heading("One submission under each year's rules", fmt)]
@@ -56,23 +63,23 @@ def compare_report(doc: dict[str, Any], fmt: str) -> str:
     out.append(table(headers, rows, fmt))
     for y in years:
         if "error" in y:
-            out.append(f"\n{y['year']}: not scored: {y['error']}\n")
+            out.append(f"\n{line_start(fmt, y['year'])}: not scored: {escape(y['error'])}\n")
     for y in scored:
         if y.get("differences"):
-            out.append("\n" + _heading(f"{y['year']} vs {y['differences_from']}: rules that differ", fmt))
+            out.append("\n" + _heading(f"{escape(y['year'])} vs {escape(y['differences_from'])}: rules that differ", fmt))
             out.append(changes_list(y["differences"], y["differences_from"], y["year"], fmt))
         lost = y["not_carried_over"]
         if lost:
-            out.append(f"\n{y['year']}: not carried over or not scored:\n")
-            out.extend(f"- {i['path']}: {i['message']}\n" for i in lost)
+            out.append(f"\n{line_start(fmt, y['year'])}: not carried over or not scored:\n")
+            out.extend(f"- {escape(i['path'])}: {escape(i['message'])}\n" for i in lost)
     return "".join(out)
 
 
 def _where(source: dict[str, Any] | None) -> str:
     if not source:
         return ""
-    place = source["file"] + (f":{source['line']}" if source.get("line") else "")
-    return f"{place} ({'; '.join(source['cite'])})"
+    place = f"{source['file']}" + (f":{source['line']}" if source.get("line") else "")
+    return f"{place} ({'; '.join(map(str, source['cite']))})"
 
 
 def changes_list(changes: list[dict[str, Any]], old: Any, new: Any, fmt: str) -> str:
@@ -81,19 +88,21 @@ def changes_list(changes: list[dict[str, Any]], old: Any, new: Any, fmt: str) ->
         return table(["rule", "change", str(old), str(new), f"{old} source", f"{new} source"],
                      [[c["address"], c["kind"], c["old"], c["new"], _where(c["old_source"]), _where(c["new_source"])]
                       for c in changes], fmt)
+    escape = for_format(fmt)
     lines = []
     for c in changes:
-        lines.append(f"{c['address']}  {c['kind']}: {_cell(c['old'])} -> {_cell(c['new'])}")
+        lines.append(f"{escape(c['address'])}  {c['kind']}: {escape(_cell(c['old']))} -> {escape(_cell(c['new']))}")
         for year, source in ((old, c["old_source"]), (new, c["new_source"])):
             if source:
-                lines.append(f"    {year}: {_where(source)}")
+                lines.append(f"    {escape(year)}: {escape(_where(source))}")
     return "\n".join(lines) + "\n"
 
 
 def diff_report(doc: dict[str, Any], fmt: str) -> str:
-    out = [_heading(f"Rulebook {doc['old']} -> {doc['new']}: {len(doc['changes'])} values differ", fmt)]
+    escape = for_format(fmt)
+    out = [_heading(f"Rulebook {escape(doc['old'])} -> {escape(doc['new'])}: {len(doc['changes'])} values differ", fmt)]
     out.append(changes_list(doc["changes"], doc["old"], doc["new"], fmt))
     ref = doc["reference_data"]
     out.append("\nCMS reference data: " + ", ".join(
-        f"{k} {ref['old'][k]} -> {ref['new'][k]}" for k in ref["old"] if ref["old"][k] != ref["new"][k]) + "\n")
+        f"{k} {escape(ref['old'][k])} -> {escape(ref['new'][k])}" for k in ref["old"] if ref["old"][k] != ref["new"][k]) + "\n")
     return "".join(out)

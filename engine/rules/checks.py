@@ -15,10 +15,12 @@ def _at(book: Rulebook, address: str, message: str) -> RulebookError:
     return RulebookError(Location(param.file, param.line, None, address), message)
 
 
-def consistency_errors(book: Rulebook) -> list[RulebookError]:
-    """Reweighting rows that do not add up, unknown categories, neutral rows that break the rule, dangling
-    dependents, rulebook measures missing from CMS's data."""
-    errors = _default_weight_errors(book)
+def consistency_errors(book: Rulebook, reweight_when: Location) -> list[RulebookError]:
+    """Reweighting conditions (``reweight_when``, located at that place) not for exactly the categories, reweighting
+    rows that do not add up or do not name every category, unknown categories, neutral rows that break the rule,
+    payments displayed to more digits than computed, dangling dependents, rulebook measures missing from CMS's
+    data."""
+    errors = _default_weight_errors(book) + _reweighting_errors(book, reweight_when) + _display_errors(book)
     for address in [a for a in book.params if a.startswith("weights.tables.")]:
         for index, row in enumerate(book.value(address)):
             errors += _row_errors(book, address, f"{address} row {index + 1} ({row['label']})", row)
@@ -32,6 +34,15 @@ def consistency_errors(book: Rulebook) -> list[RulebookError]:
     return errors
 
 
+def _display_errors(book: Rulebook) -> list[RulebookError]:
+    """Payments are displayed to at most the digits they are computed to."""
+    digits = book.value("program.precision")["decimals"]
+    shown = book.value_or("payment.display", {}).get("decimals", 0)
+    if shown <= digits:
+        return []
+    return [_at(book, "payment.display", f"displays {shown} decimals, more than the {digits} of program.precision")]
+
+
 def _default_weight_errors(book: Rulebook) -> list[RulebookError]:
     categories = set(book.value("program.categories"))
     default = book.value("weights.default_weights")
@@ -43,10 +54,25 @@ def _default_weight_errors(book: Rulebook) -> list[RulebookError]:
     return []
 
 
+def _reweighting_errors(book: Rulebook, place: Location) -> list[RulebookError]:
+    """Every category has its reweighting condition (``"False"`` for one never reweighted), and no other has one."""
+    categories = set(book.value("program.categories"))
+    conditions = {a.removeprefix("weights.reweight_when.") for a in book.rules if a.startswith("weights.reweight_when.")}
+    if conditions == categories:
+        return []
+    return [RulebookError(place, "reweight_when must have a "
+                          f"condition for exactly the categories {sorted(categories)}, found {sorted(conditions)}",
+                          "write `when: \"False\"` for a category that is never reweighted")]
+
+
 def _row_errors(book: Rulebook, address: str, where: str, row: dict) -> list[RulebookError]:
-    unknown = (set(row["weights"]) | set(row["scored"])) - set(book.value("program.categories"))
+    categories = set(book.value("program.categories"))
+    unknown = (set(row["weights"]) | set(row["scored"])) - categories
     if unknown:
         return [_at(book, address, f"{where}: unknown categories {sorted(unknown)}")]
+    if set(row["weights"]) != categories:
+        return [_at(book, address, f"{where}: weights must name every category; missing "
+                    f"{sorted(categories - set(row['weights']))}")]
     errors = []
     total = sum(row["weights"].values())
     if total not in (0, 100):

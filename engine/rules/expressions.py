@@ -16,7 +16,8 @@ anything runs:
 Everything else (attributes, subscripts, other calls, lambdas, comprehensions, f-strings, ``%``, ``**``, ``//``,
 bit operators, ``:=``, ``*``, dicts, sets, bytes, complex numbers, ``None``) is refused with an
 :class:`ExpressionError` naming the construct and its column. So are texts over 2,000 characters, over 200 parts
-(AST nodes), nested over 30 deep, numbers above 10**12 or with over 12 decimals, and strings over 200 characters.
+(AST nodes), nested over 30 deep, numbers above 10**12 or with over 12 decimals, strings over 200 characters, and
+names Python would read as other names (``ｘ`` is read as ``x``).
 
 Types are checked too: each input has a kind (bool, number, string, string list); a constant's kind is its
 value's. A ``condition`` must be true/false and a ``formula`` a number, and an ill-typed expression
@@ -33,12 +34,14 @@ from __future__ import annotations
 import ast
 import difflib
 import operator
+import warnings
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import reduce
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
+from engine.base.errors import MipsError
 from engine.base.numbers import decimal
 from engine.rules.names import Kind
 
@@ -103,7 +106,7 @@ _COMPARISONS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt
                 ast.Gt: operator.gt, ast.GtE: operator.ge}
 
 
-class ExpressionError(ValueError):
+class ExpressionError(MipsError, ValueError):
     """An expression does not parse, uses something the grammar refuses, is ill-typed, names something that is
     not declared, or is evaluated without (or with an ill-typed) input."""
 
@@ -252,6 +255,9 @@ class _Compiler:
         name = node.id
         if name.startswith(_RESERVED):
             self.fail(f"names starting with {_RESERVED!r} are reserved ({name!r})", node)
+        written = self.segment(node)
+        if written != name:  # Python reads some non-ASCII letters as others (NFKC): the text must say the name
+            self.fail(f"the name {written!r} is read as {name!r}; write names in plain ASCII", node)
         if name in self.inputs:
             kind = self.used_inputs[name] = self.inputs[name]
             return _Typed(kind, ast.Name(name, ast.Load()), lambda env: env.column(name, kind))
@@ -662,11 +668,13 @@ def compile_expression(text: str, inputs: Mapping[str, Kind | str], constants: M
     kinds = _declared(inputs, constants)
     source = text.strip()
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # text Python only warns about (``1if x else 2``) is refused, not printed
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         column = f" (column {exc.offset + len(text) - len(text.lstrip())})" if exc.offset and "\n" not in source else ""
         raise ExpressionError(f"{kind} {_shown(text)} does not parse: {exc.msg}{column}") from None
-    except (RecursionError, MemoryError, ValueError, OverflowError, Warning) as exc:  # a warning when made an error
+    except (RecursionError, MemoryError, ValueError, OverflowError, Warning) as exc:
         raise ExpressionError(f"{kind} {_shown(text)} does not parse: {type(exc).__name__}: {str(exc)[:100]}") from None
     parts, depth = _count_and_depth(tree)
     if parts > MAX_NODES:

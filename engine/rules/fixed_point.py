@@ -9,15 +9,23 @@ rounded to those digits by the declared rule, exactly as the scoring kernels rou
 from __future__ import annotations
 
 import ast
+import operator
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any
 
+import numpy as np
+
+from engine.base.exact import ArrayOps, ScalarOps
 from engine.rules.expressions import Expression
+from engine.rules.names import Kind
 
 Values = Mapping[str, Any]
+_INT64_SAFE = 2**62  # a column value below this in magnitude cannot overflow int64 when added to another
 Step = Callable[[Any, Values, int, str], Any]
+_COMPARISONS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+                ast.Gt: operator.gt, ast.GtE: operator.ge}
 
 
 def to_fixed(value: Any, digits: int) -> int:
@@ -26,15 +34,82 @@ def to_fixed(value: Any, digits: int) -> int:
 
 
 def evaluate(expression: Expression, xp: Any, values: Values, digits: int, rounding: str) -> Any:
-    """The expression's value with ``values`` (numbers already in fixed point) for its inputs."""
-    return _compiled(expression.text, tuple(sorted(expression.constants.items(), key=lambda i: i[0])))(
-        xp, values, digits, rounding)
+    """The expression's value with ``values`` (numbers already in fixed point) for its inputs.
+
+    On columns, a value some step could carry past int64 (a huge input, or a product of large values of the rule)
+    is computed element by element in Python integers instead, so the columns always equal one entity's values."""
+    key = tuple(sorted((name, type(value).__name__, value) for name, value in expression.constants.items()))
+    step = _compiled(expression.text, key)
+    if xp is ArrayOps and _widest(expression, values, digits) >= _INT64_SAFE:
+        return _element_by_element(step, values, digits, rounding)
+    return step(xp, values, digits, rounding)
+
+
+def _element_by_element(step: Step, values: Values, digits: int, rounding: str) -> Any:
+    arrays = {name: np.asarray(column) for name, column in values.items()}
+    size = max((len(a) for a in arrays.values() if a.ndim == 1), default=1)
+    results = [step(ScalarOps, {n: (a[i] if a.ndim == 1 else a).item() for n, a in arrays.items()}, digits, rounding)
+               for i in range(size)]
+    wide = any(isinstance(r, int) and not isinstance(r, bool) and abs(r) >= _INT64_SAFE for r in results)
+    return np.array(results, dtype=object if wide else None)
 
 
 @cache
-def _compiled(text: str, constants: tuple[tuple[str, Any], ...]) -> Step:
+def _compiled(text: str, constants: tuple[tuple[str, str, Any], ...]) -> Step:
     tree = ast.parse(text.strip(), mode="eval").body
-    return _step(tree, dict(constants))
+    return _step(tree, {name: value for name, _, value in constants})
+
+
+def _widest(expression: Expression, values: Values, digits: int) -> int:
+    """An upper bound of the magnitude any step of ``expression`` reaches on ``values`` (fixed point), products
+    before their rounding included."""
+    bounds = {}
+    for name, kind in expression.inputs.items():
+        if kind == Kind.NUMBER and name in values:
+            column = np.asarray(values[name])
+            bounds[name] = int(np.abs(column.astype(object)).max()) if column.size else 0
+    tree = _parsed(expression.text)
+    try:
+        return _bound(tree, expression.constants, bounds, digits)
+    except _TooWide:
+        return _INT64_SAFE
+
+
+class _TooWide(Exception):
+    """A step's bound passed int64: no need to bound the rest."""
+
+
+@cache
+def _parsed(text: str) -> ast.expr:
+    return ast.parse(text.strip(), mode="eval").body
+
+
+def _bound(node: ast.expr, constants: Mapping[str, Any], bounds: Mapping[str, int], digits: int) -> int:  # noqa: C901
+    """The largest magnitude ``node`` (and every step inside it) can take; bools and texts count as 1."""
+    def inner(child: ast.expr) -> int:
+        found = _bound(child, constants, bounds, digits)
+        if found >= _INT64_SAFE:
+            raise _TooWide
+        return found
+
+    if isinstance(node, ast.Constant):
+        return abs(to_fixed(node.value, digits)) if isinstance(node.value, int | float) and \
+            not isinstance(node.value, bool) else 1
+    if isinstance(node, ast.Name):
+        value = constants.get(node.id)
+        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            return abs(to_fixed(value, digits))
+        return bounds.get(node.id, 1)
+    if isinstance(node, ast.BinOp):
+        left, right = inner(node.left), inner(node.right)
+        if isinstance(node.op, ast.Mult):
+            return left * right  # the product before it is rounded back
+        if isinstance(node.op, ast.Div):
+            return left * 10**digits // max(right, 1) + 1 if right else left  # by a non-zero constant
+        return left + right
+    if isinstance(node, ast.Call | ast.BoolOp | ast.Compare | ast.IfExp | ast.UnaryOp):
+        return max([inner(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)], default=1)
+    return 1
 
 
 def _step(node: ast.expr, constants: dict[str, Any]) -> Step:  # noqa: C901 - one branch per construct of the grammar
@@ -69,9 +144,9 @@ def _step(node: ast.expr, constants: dict[str, Any]) -> Step:  # noqa: C901 - on
 def _constant(value: Any) -> Step:
     if isinstance(value, bool) or isinstance(value, str):
         return lambda xp, v, d, r: value
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple):  # a list of the file's values, after `in`
         items = tuple(value)
-        return lambda xp, v, d, r: items
+        return lambda xp, v, d, r: tuple(i if isinstance(i, bool | str) else to_fixed(i, d) for i in items)
     return lambda xp, v, d, r: to_fixed(value, d)
 
 
@@ -82,8 +157,18 @@ def _binary(node: ast.BinOp, constants: dict[str, Any]) -> Step:
     if isinstance(node.op, ast.Sub):
         return lambda xp, v, d, r: left(xp, v, d, r) - right(xp, v, d, r)
     if isinstance(node.op, ast.Mult):
-        return lambda xp, v, d, r: xp.divide(left(xp, v, d, r) * right(xp, v, d, r), 10**d, 0, r)
-    return lambda xp, v, d, r: xp.divide(left(xp, v, d, r), right(xp, v, d, r), d, r)  # by a non-zero constant
+        return lambda xp, v, d, r: _divide(xp, left(xp, v, d, r) * right(xp, v, d, r), 10**d, 0, r)
+    return lambda xp, v, d, r: _divide(xp, left(xp, v, d, r), right(xp, v, d, r), d, r)  # by a non-zero constant
+
+
+def _divide(xp: Any, numerator: Any, denominator: int, digits: int, rounding: str) -> Any:
+    """``numerator / denominator`` rounded by its magnitude, whatever the constant's sign; a value that is no
+    column (the rule's own constants) is divided as one value."""
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    if not isinstance(numerator, np.ndarray):
+        return ScalarOps.divide(int(numerator), denominator, digits, rounding)
+    return xp.divide(numerator, denominator, digits, rounding)
 
 
 def _fold(parts: list[Step], xp: Any, v: Values, d: int, r: str, both: bool) -> Any:
@@ -132,12 +217,15 @@ def _comparison(op: ast.cmpop, left_node: ast.expr, right_node: ast.expr, consta
         else:
             options = right_node.elts if isinstance(right_node, ast.List | ast.Tuple) else None
             members = [_step(e, constants) for e in options] if options is not None else [_step(right_node, constants)]
-            found = lambda xp, v, d, r: xp.isin(left(xp, v, d, r), _options(members, xp, v, d, r))  # noqa: E731
+            found = lambda xp, v, d, r: _isin(xp, left(xp, v, d, r), _options(members, xp, v, d, r))  # noqa: E731
         return (lambda xp, v, d, r: xp.not_(found(xp, v, d, r))) if negate else found
     right = _step(right_node, constants)
-    compare = {ast.Eq: "__eq__", ast.NotEq: "__ne__", ast.Lt: "__lt__", ast.LtE: "__le__", ast.Gt: "__gt__",
-               ast.GtE: "__ge__"}[type(op)]
-    return lambda xp, v, d, r: getattr(left(xp, v, d, r), compare)(right(xp, v, d, r))
+    compare = _COMPARISONS[type(op)]
+    return lambda xp, v, d, r: compare(left(xp, v, d, r), right(xp, v, d, r))
+
+
+def _isin(xp: Any, value: Any, options: tuple[Any, ...]) -> Any:
+    return xp.isin(value, options) if isinstance(value, np.ndarray) else value in options
 
 
 def _options(members: list[Step], xp: Any, v: Values, d: int, r: str) -> tuple[Any, ...]:

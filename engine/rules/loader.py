@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import os
 from collections import OrderedDict
 from collections.abc import Mapping
 from functools import lru_cache
@@ -20,16 +21,18 @@ from typing import Any
 from engine.base.errors import Location, RulebookError, RulebookErrors
 from engine.base.frozen import FrozenDict, freeze
 from engine.base.locations import rulebook_path, schemas_dir
+from engine.base.reading import read_text
 from engine.base.schemas import schema_errors
-from engine.base.yamlsource import load_yaml, pointer_join
+from engine.base.yamlsource import MAX_BYTES, parse_yaml, pointer_join
 from engine.rules.checks import consistency_errors
 from engine.rules.expressions import ExpressionError, compile_expression
 from engine.rules.model import Param, Rule, Rulebook
 from engine.rules.names import INPUT_SETS
-from engine.rules.overrides import apply_override, check_overrides, is_param, is_rule, parse_as_of
+from engine.rules.overrides import apply_override, check_overrides, check_values, is_param, is_rule, parse_as_of
 from engine.rules.reference import Reference, load_reference
 
 REFERENCE_FILE = "reference/cms-measures.json"
+REFERENCE_BYTES = 16 << 20  # a year's CMS data is about 0.5 MB
 OPTIONAL_STEMS = {"crosswalk"}
 RULE_KEYS = {"id", "when", "formula", "inputs", "cite", "unverified", "note"}
 _CACHE_SIZE = 32
@@ -71,7 +74,12 @@ class _Builder:
 
     def loc(self, stem: str, pointer: str, key: bool = False) -> Location:
         positions = self.positions.get(stem, {})
-        line, column = positions.get(pointer + ("#key" if key else ""), positions.get(pointer, (None, None)))
+        found = positions.get(pointer + ("#key" if key else ""))
+        place = pointer
+        while found is None and place:  # a part a what-if added: the nearest value the file has
+            place = place.rsplit("/", 1)[0]
+            found = positions.get(place)
+        line, column = found or (None, None)
         return Location(self.display(f"{stem}.yaml"), line, column, pointer)
 
     def error(self, stem: str, pointer: str, message: str, hint: str | None = None) -> None:
@@ -103,8 +111,8 @@ class _Builder:
 
     def add_param(self, stem: str, node: dict, pointer: str, dotted: str) -> None:
         value, amended = node["value"], None
-        if self.as_of and node.get("amendments"):
-            dated = [(dt.date.fromisoformat(a["effective"]), a) for a in node["amendments"]]
+        dated = self.amendments(stem, node, pointer)
+        if self.as_of and dated:
             in_force = [(date, a) for date, a in dated if date <= self.as_of]
             if in_force:
                 amended, latest = max(in_force, key=lambda pair: pair[0])
@@ -115,6 +123,17 @@ class _Builder:
             tuple(node.get("dependents", ())), bool(node.get("documentary")),
         )
 
+    def amendments(self, stem: str, node: dict, pointer: str) -> list[tuple[dt.date, dict]]:
+        """A value's amendments with their dates; a date that is not in the calendar is an error."""
+        dated = []
+        for index, amendment in enumerate(node.get("amendments", ())):
+            try:
+                dated.append((dt.date.fromisoformat(amendment["effective"]), amendment))
+            except ValueError:
+                self.error(stem, f"{pointer}/amendments/{index}/effective",
+                           f"{amendment['effective']!r} is not a calendar date (expected YYYY-MM-DD)")
+        return dated
+
     def add_table(self, stem: str, node: dict, pointer: str, dotted: str) -> None:
         line = self.loc(stem, pointer).line
         self.params[dotted] = Param(dotted, freeze(node["rows"]), tuple(node["cite"]), self.display(f"{stem}.yaml"),
@@ -123,15 +142,82 @@ class _Builder:
         self.rule_nodes.append((stem, condition, pointer_join(pointer, "applies_when"), f"{dotted}.applies_when", line))
 
 
-def _checksum(files: Mapping[str, bytes]) -> str:
+def _checksum(files: Mapping[str, str]) -> str:
     digest = hashlib.sha256()
     for name in sorted(files):
-        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
     return "sha256:" + digest.hexdigest()
 
 
-def _folder_bytes(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+def _refuse(place: str, message: str, hint: str | None = None) -> RulebookErrors:
+    return RulebookErrors([RulebookError(Location(place), message, hint)])
+
+
+def rulebook_folder(year_or_path: str | int | Path) -> Path:
+    """The rulebook folder a performance year (digits, a folder under rules/) or a folder path names; refused when it
+    is not one: a path with '..' parts, no folder there, or a folder holding none of the rule files."""
+    if isinstance(year_or_path, bool) or not isinstance(year_or_path, str | int | Path):
+        raise _refuse(repr(year_or_path)[:80], f"expected a performance year or a rulebook folder path, not a "
+                      f"{type(year_or_path).__name__}")
+    text = str(year_or_path)
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    if not text.strip() or "\0" in text or len(text) > 4096:
+        raise _refuse(repr(shown), "not a performance year or a folder path")
+    if ".." in Path(text).parts:
+        raise _refuse(shown, "a rulebook path may not step up with '..'", "give a performance year (e.g. 2020) or the "
+                      "rulebook folder's own path")
+    folder = rulebook_path(year_or_path)
+    try:
+        is_folder = folder.is_dir()
+    except OSError as exc:
+        raise _refuse(shown, f"cannot read this folder: {exc.strerror or exc}") from None
+    if not is_folder:
+        raise _refuse(shown, "no rulebook folder here",
+                      "give a performance year that has a folder under rules/, or a rulebook folder path")
+    if not any(os.path.lexists(folder / f"{stem}.yaml") for stem in rule_file_stems()):
+        raise _refuse(display_folder(folder), "not a rulebook folder: it holds none of the rule files",
+                      f"expected {', '.join(s + '.yaml' for s in rule_file_stems())}")
+    return folder
+
+
+def _read(folder: Path, relative: str, display: str, what: str, limit: int) -> str:
+    """A file of the folder as text; a link that leads outside the folder, or a file that is not a bounded regular
+    UTF-8 file, is refused naming the file."""
+    path = folder / relative
+    shown = f"{display}/{relative}"
+    real = os.path.realpath(path)
+    if os.path.commonpath([real, os.path.realpath(folder)]) != os.path.realpath(folder):
+        raise RulebookError(Location(shown), f"this {what} is a link to a file outside the rulebook folder",
+                            "copy the file into the folder instead of linking to it")
+    try:
+        return read_text(path, RulebookError, what, limit)
+    except RulebookError as exc:
+        raise RulebookError(Location(shown, exc.location.line), exc.message, exc.hint) from None
+
+
+def _read_folder(folder: Path, display: str) -> tuple[dict[str, str], list[RulebookError]]:
+    """The text of each rule file and of the reference data, by path in the folder; every file that is missing (and
+    not optional), unreadable or not a rulebook concern is an error."""
+    stems = rule_file_stems()
+    try:
+        extras = sorted(p.name for p in folder.glob("*.yaml") if p.stem not in stems)
+    except OSError as exc:
+        return {}, [RulebookError(Location(display), f"cannot list the rulebook folder: {exc.strerror or exc}")]
+    errors = [RulebookError(Location(f"{display}/{extra}"), "this file is not a rulebook concern",
+                            f"expected one of {', '.join(s + '.yaml' for s in stems)}") for extra in extras]
+    files: dict[str, str] = {}
+    wanted = [(f"{stem}.yaml", "rule file", MAX_BYTES, stem in OPTIONAL_STEMS) for stem in stems]
+    for relative, what, limit, optional in [*wanted, (REFERENCE_FILE, "reference data file", REFERENCE_BYTES, False)]:
+        if not os.path.lexists(folder / relative):
+            if not optional:
+                hint = "write it with `mips import-cms-data`" if relative == REFERENCE_FILE else None
+                errors.append(RulebookError(Location(f"{display}/{relative}"), "file is missing", hint))
+            continue
+        try:
+            files[relative] = _read(folder, relative, display, what, limit)
+        except RulebookError as exc:
+            errors.append(exc)
+    return files, errors
 
 
 def load_rulebook(
@@ -142,16 +228,15 @@ def load_rulebook(
 ) -> Rulebook:
     """Load, validate and compile a rulebook (or take it from the cache); raise RulebookErrors listing every
     problem found."""
-    folder = rulebook_path(year_or_path)
-    if not folder.is_dir():
-        raise RulebookErrors([RulebookError(Location(str(year_or_path)), "no rulebook folder here",
-                                            "give a performance year that has a folder under rules/, or a rulebook folder path")])
+    folder = rulebook_folder(year_or_path)
     date = parse_as_of(as_of)
-    what_ifs = dict(overrides or {})
-    files = _folder_bytes(folder)
+    what_ifs = check_values(overrides)
+    display = display_folder(folder)
+    files, errors = _read_folder(folder, display)
+    if errors:
+        raise RulebookErrors(errors)
     checksum = _checksum(files)
-    key = (str(folder.resolve()), display_folder(folder), checksum, json.dumps(what_ifs, sort_keys=True, default=str),
-           date, reference_year_must_match)
+    key = (str(folder.resolve()), display, checksum, json.dumps(what_ifs, sort_keys=True), date, reference_year_must_match)
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key]
@@ -162,13 +247,13 @@ def load_rulebook(
     return book
 
 
-def _load(folder: Path, files: Mapping[str, bytes], checksum: str, overrides: dict[str, Any], as_of: dt.date | None,
+def _load(folder: Path, files: Mapping[str, str], checksum: str, overrides: dict[str, Any], as_of: dt.date | None,
           reference_year_must_match: bool) -> Rulebook:
     display = display_folder(folder)
-    docs, positions, errors = _read_files(folder, display)
+    docs, positions, errors = _parse_files(files, display)
     if errors:
         raise RulebookErrors(errors)
-    reference = _reference(files.get(REFERENCE_FILE), f"{display}/{REFERENCE_FILE}")
+    reference = _parse_reference(files[REFERENCE_FILE], f"{display}/{REFERENCE_FILE}")
     identity = {"path": folder, "display_path": display, "checksum": checksum, "files": tuple(sorted(files)),
                 "reference": reference}
     base = _compile(docs, positions, overrides, as_of, identity, None, reference_year_must_match)
@@ -180,24 +265,16 @@ def _load(folder: Path, files: Mapping[str, bytes], checksum: str, overrides: di
     return base
 
 
-def _read_files(folder: Path, display: str) -> tuple[dict[str, Any], dict[str, Any], list[RulebookError]]:
-    stems = rule_file_stems()
+def _parse_files(files: Mapping[str, str], display: str) -> tuple[dict[str, Any], dict[str, Any], list[RulebookError]]:
     docs: dict[str, Any] = {}
     positions: dict[str, Any] = {}
     errors: list[RulebookError] = []
-    for extra in sorted(p.stem for p in folder.glob("*.yaml") if p.stem not in stems):
-        errors.append(RulebookError(Location(f"{display}/{extra}.yaml"), "this file is not a rulebook concern",
-                                    f"expected one of {', '.join(s + '.yaml' for s in stems)}"))
-    for stem in stems:
-        path = folder / f"{stem}.yaml"
-        if not path.exists():
-            if stem not in OPTIONAL_STEMS:
-                errors.append(RulebookError(Location(f"{display}/{stem}.yaml"), "file is missing"))
-            continue
-        try:
-            docs[stem], positions[stem] = load_yaml(path, f"{display}/{path.name}")
-        except RulebookError as exc:
-            errors.append(exc)
+    for stem in rule_file_stems():
+        if f"{stem}.yaml" in files:
+            try:
+                docs[stem], positions[stem] = parse_yaml(files[f"{stem}.yaml"], f"{display}/{stem}.yaml")
+            except RulebookError as exc:
+                errors.append(exc)
     return docs, positions, errors
 
 
@@ -231,7 +308,7 @@ def _compile(docs: Mapping[str, Any], positions: Mapping[str, Any], overrides: M
         FrozenDict({stem: doc["mechanism"] for stem, doc in docs.items() if "mechanism" in doc}),
         freeze(dict(overrides if shown is None else shown)), as_of, variant,
     )
-    build.errors.extend(consistency_errors(book))
+    build.errors.extend(consistency_errors(book, build.loc("weights", "/reweight_when", key=True)))
     if build.errors:
         raise RulebookErrors(build.errors)
     return book
@@ -268,21 +345,20 @@ def _compile_rules(build: _Builder) -> dict[str, Rule]:
     return rules
 
 
-def _reference(content: bytes | None, name: str) -> Reference:
-    if content is None:
-        raise RulebookErrors([RulebookError(Location(name), "reference data file is missing",
-                                            "write it with `mips import-cms-data`")])
-    return _parse_reference(content, name)
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 @lru_cache(maxsize=16)
-def _parse_reference(content: bytes, name: str) -> Reference:
+def _parse_reference(content: str, name: str) -> Reference:
     """Parse and validate reference data once per content (a compare loads each year's file once)."""
     try:
-        doc = json.loads(content)
+        doc = json.loads(content, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise RulebookErrors([RulebookError(Location(name, exc.lineno, exc.colno),
                                             f"not valid JSON: {exc.msg}")]) from None
+    except (ValueError, RecursionError) as exc:  # NaN, Infinity, an integer of thousands of digits, deep nesting
+        raise RulebookErrors([RulebookError(Location(name), f"not valid reference data: {str(exc)[:120]}")]) from None
     problems = schema_errors("reference.schema.json", doc)
     if problems:
         raise RulebookErrors([RulebookError(Location(name, None, None, p), m, h) for m, h, p in problems[:20]])
