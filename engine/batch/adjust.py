@@ -70,7 +70,7 @@ def adjust(results_path: str | Path, entities_path: str | Path, book: Rulebook, 
     covered = np.flatnonzero(choice.step >= 0)  # a TIN/NPI no score covers receives no adjustment
     factors, rows = n.neutralize(p, choice.score[covered], entities.paid_cents[covered],
                                  pool.pool_cents if pool_dollars is None else pool_dollars * 100, pool.maximum)
-    table = _table(entities, choice, covered, rows, one)
+    table = adjustment_table(entities, choice, covered, rows, one)
     metadata = {b"mips.factors": json.dumps(factors.report()).encode(), b"mips.year": str(book.year).encode()}
     with layout.replacing(Path(output)) as temporary:
         pq.write_table(table.replace_schema_metadata(metadata), temporary, compression="zstd")
@@ -85,7 +85,9 @@ def _spread(values: np.ndarray, covered: np.ndarray, size: int, one: int) -> pa.
     return pa.array(full, pa.float64(), mask=np.isnan(full))
 
 
-def _table(entities: layout.Entities, choice: h.Choice, covered: np.ndarray, rows: dict[str, Any], one: int) -> pa.Table:
+def adjustment_table(entities: layout.Entities, choice: h.Choice, covered: np.ndarray, rows: dict[str, Any],
+                     one: int) -> pa.Table:
+    """The Payment Adjustment table: a row per TIN/NPI, adjusted where a final score covers it (``covered``)."""
     size = len(entities)
     band = np.full(size, "", dtype=object)
     band[covered] = np.asarray(BANDS, dtype=object)[rows["band"]]

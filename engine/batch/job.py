@@ -47,7 +47,7 @@ class Summary:
                 "payment_bands": shares}
 
 
-def _table(chunk: layout.Chunk, result: Any, one: int) -> pa.Table:
+def results_table(chunk: layout.Chunk, result: Any, one: int) -> pa.Table:
     """One chunk's results: input position and place, the entity, then every output column."""
     positions = [chunk.positions[i] for i in result.positions]
     columns: dict[str, Any] = {"position": pa.array(positions, pa.int64()),
@@ -85,7 +85,7 @@ def run(source: str | Path, book: Rulebook, output: str | Path, rejects: str | P
         try:
             for chunk in layout.read_population(source, chunk_rows):
                 result = score_many(book, chunk.documents, chunk.profiles)
-                table = _table(chunk, result, one)
+                table = results_table(chunk, result, one)
                 if writer is None:
                     writer = pq.ParquetWriter(results, table.schema.with_metadata(metadata), compression="zstd")
                 writer.write_table(table)

@@ -215,7 +215,7 @@ def _read_lines(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     with handle:
         for number, raw in enumerate(handle, start=1):
             if raw.strip():
-                _line(chunk, Where(name, line=number), raw)
+                parse_line(chunk, Where(name, line=number), raw)
             if chunk.rows >= chunk_rows:
                 yield chunk
                 chunk = Chunk(chunk.next)
@@ -223,7 +223,7 @@ def _read_lines(path: Path, chunk_rows: int) -> Iterator[Chunk]:
         yield chunk
 
 
-def _line(chunk: Chunk, where: Where, raw: bytes) -> None:
+def parse_line(chunk: Chunk, where: Where, raw: bytes) -> None:
     try:
         document = json.loads(raw)
     except UnicodeDecodeError as exc:
@@ -368,13 +368,13 @@ def _cast(array: pa.Array, target: pa.Field, problems: dict[int, str]) -> pa.Arr
 
 def _object(text: str | None, column: str) -> dict[str, Any]:
     """A JSON text column that holds an object (an empty one when null)."""
-    value = {} if text is None else _json(text, column)
+    value = {} if text is None else parse_json(text, column)
     if not isinstance(value, dict):
         raise ValueError(f"column {column}: expected a JSON object, found {_json_type(value)}")
     return value
 
 
-def _json(text: str, column: str) -> Any:
+def parse_json(text: str, column: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -422,7 +422,7 @@ def _measurement_from(typed: Mapping[str, Any] | None) -> Any:
     if typed is None:
         return None
     if typed["json"] is not None:
-        return _json(typed["json"], "measurement_sets.measurements.json")
+        return parse_json(typed["json"], "measurement_sets.measurements.json")
     measurement: dict[str, Any] = {} if typed["measure_id"] is None else {"measureId": typed["measure_id"]}
     if typed["boolean_value"] is not None:
         measurement["value"] = typed["boolean_value"]

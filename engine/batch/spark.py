@@ -35,7 +35,7 @@ from engine.scoring.fixed import precision
 
 SCORED, REFUSED = "scored", "refused"
 STATUS = pa.schema([("position", pa.int64()), ("status", pa.string()), ("message", pa.string())])
-ORIGIN = "document"  # the place named in a row's source: its position in the DataFrame is its row
+ORIGIN = "document"  # the file a row's place names: a DataFrame row has none, its position tells it
 _NO_ENTITIES = layout.Entities(*(np.zeros(0, dtype=str),) * 3, np.zeros(1, np.int64), np.zeros(0, dtype=str),
                                np.zeros(0, np.int64))
 _NO_CANDIDATES = h.Candidates(*(np.zeros(0, np.int64),) * 6)
@@ -70,12 +70,12 @@ def _read(chunk: layout.Chunk, where: layout.Where, document: str | None, profil
         chunk.refuse(where, "no document (null)")
         return
     try:
-        facts = None if profile is None else layout._json(profile, "profile")
+        facts = None if profile is None else layout.parse_json(profile, "profile")
     except ValueError as exc:
         chunk.refuse(where, str(exc))
         return
     line = layout.Chunk(0)
-    layout._line(line, where, document.encode())
+    layout.parse_line(line, where, document.encode())
     if line.refusals:
         chunk.refuse(where, line.refusals[0].message)
     else:
@@ -90,7 +90,7 @@ def _score_batch(book: Rulebook, batch: pa.RecordBatch, schema: pa.Schema) -> pa
                                            batch.column("profile").to_pylist(), strict=True):
         _read(chunk, layout.Where(ORIGIN, row=position), document, profile)
     result = score_many(book, chunk.documents, chunk.profiles)
-    table = job._table(chunk, result, precision(book).one)
+    table = job.results_table(chunk, result, precision(book).one)
     messages: list[str | None] = [None] * len(positions)
     for refusal in chunk.refusals:
         messages[refusal.position] = refusal.message
@@ -108,8 +108,9 @@ def _score_batch(book: Rulebook, batch: pa.RecordBatch, schema: pa.Schema) -> pa
 
 
 def result_schema(book: Rulebook) -> pa.Schema:
-    """The rows ``score_frame`` gives: position, status, message, then ``job._table``'s entity and result columns
-    (those of a submission with no measurement sets, scored here: every rulebook scores one)."""
+    """The rows ``score_frame`` gives: position, status, message, then ``job.results_table``'s entity and result columns
+    (not its ``source``: a row's position tells it), found by scoring a submission with no measurement sets (every
+    rulebook scores one)."""
     probe = {"entityType": "individual", "taxpayerIdentificationNumber": "0" * 9, "nationalProviderIdentifier": "0" * 10,
              "performanceYear": book.year, "measurementSets": []}
     chunk = layout.Chunk(0)
@@ -118,7 +119,7 @@ def result_schema(book: Rulebook) -> pa.Schema:
     if result.refused:
         raise ValueError(f"{book.display_path}: an empty submission is refused, so the result columns are unknown: "
                          f"{result.refused[0][1]}")
-    fields = [f for f in job._table(chunk, result, precision(book).one).schema if f.name not in ("position", "source")]
+    fields = [f for f in job.results_table(chunk, result, precision(book).one).schema if f.name not in ("position", "source")]
     return pa.schema([*STATUS, *fields])
 
 
@@ -242,7 +243,7 @@ def _partition() -> int:
 
 
 def _adjusted(book: Rulebook, factors: n.Factors, batch: pa.RecordBatch, before: n.Sums) -> tuple[pa.Table, n.Sums]:
-    """A batch's TIN/NPIs adjusted, given the sums of the rows before it: ``row``, then ``adjust._table``'s columns;
+    """A batch's TIN/NPIs adjusted, given the sums of the rows before it: ``row``, then ``adjust.adjustment_table``'s columns;
     and the sums of the rows up to the batch's end."""
     p, size = compiled(book).final, batch.num_rows
     covered, score, paid = _covered(batch)
@@ -251,7 +252,7 @@ def _adjusted(book: Rulebook, factors: n.Factors, batch: pa.RecordBatch, before:
     choice = h.Choice(batch.column("score").to_numpy(), batch.column("kind").to_numpy().astype(np.int8),
                       np.full(size, -1, np.int64), batch.column("step").to_numpy().astype(np.int64),
                       batch.column("candidates").to_numpy(), _NO_CANDIDATES, h.hierarchy_params(book).names)
-    table = adjust._table(people, choice, covered, n.apply(p, score, paid, factors, before), precision(book).one)
+    table = adjust.adjustment_table(people, choice, covered, n.apply(p, score, paid, factors, before), precision(book).one)
     return table.add_column(0, "row", batch.column("row")), before + n.partial_sums(p, score, paid)
 
 
