@@ -13,21 +13,21 @@ from typing import Any
 import yaml
 
 from engine.base.errors import Location, RulebookError, RulebookErrors
-from engine.base.locations import inside_installed_package
+from engine.base.locations import available_years, inside_installed_package
 from engine.base.reading import read_text
 from engine.rules.loader import rulebook_folder
 
-FIRST_YEAR = 2017  # MIPS's first performance year
 YEAR_KEYS = ("performance_year", "payment_year")
 _INT_TAG = "tag:yaml.org,2002:int"
 
 
 def _year(year: int | str) -> int:
-    """The new performance year: four digits, from the first MIPS year on (so it can only name a folder)."""
-    text = str(year)
-    if not re.fullmatch(r"[0-9]{4}", text) or int(text) < FIRST_YEAR:
+    """The new performance year: four digits, from the earliest year with a rulebook on (so it can only name a
+    folder)."""
+    text, first = str(year), min(available_years(), default=0)
+    if not re.fullmatch(r"[0-9]{4}", text) or int(text) < first:
         raise RulebookError(Location(f"year {text!r}"), "not a performance year",
-                            f"expected four digits, {FIRST_YEAR} or later, e.g. 2023")
+                            f"expected four digits, {first} or later, e.g. 2023")
     return int(text)
 
 
