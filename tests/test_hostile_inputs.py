@@ -259,3 +259,22 @@ def test_a_slice_of_the_fuzz_target_ends_in_results_and_refusals(kind: str) -> N
     report = fuzz(f"fuzz.targets.{kind}", seed=2026, count=300)
     assert report.counts["traceback"] == 0 and report.counts["hang"] == 0, report.failures[:3]
     assert report.counts["result"] and report.counts["refusal"]
+
+
+def test_problems_found_while_scoring_are_capped_too() -> None:
+    """1,000 unknown measure ids in one set: 100 issues listed, then one counting the other 900."""
+    document = json.loads(EXAMPLE.read_text())
+    quality = next(s for s in document["measurementSets"] if s["category"] == "quality")
+    quality["measurements"] += [{"measureId": f"NOPE{i}", "value": {"isEndToEndReported": False, "performanceMet": 1,
+                                 "performanceNotMet": 1, "eligiblePopulation": 2}} for i in range(1000)]
+    issues = engine.score(document, 2020).document["issues"]
+    assert len(issues) == MAX_ISSUES + 1
+    assert issues[-1]["code"] == "issues_not_listed" and "and 9" in issues[-1]["message"]
+
+
+def test_a_batch_refuses_a_profile_that_is_not_a_mapping() -> None:
+    document = json.loads(EXAMPLE.read_text())
+    result = engine.score_many([document, document], 2020, profiles=[{}, ["not", "a", "profile"]])
+    assert len(result.columns["final_score"]) == 1
+    assert [position for position, _ in result.refused] == [1]
+    assert "not a profile" in result.refused[0][1]

@@ -49,7 +49,7 @@ def score_many(book: Rulebook, items: Sequence[SubmissionInput],
             submission = as_submission(item)
             check_scope(book, submission)
             program = program_of(submission)
-            profile = check_profile(dict(profiles[position])) if profiles else {}
+            profile = check_profile(profiles[position]) if profiles else {}
             entity = columnar.entity_inputs(book.for_program(program), submission, profile, program)
         except MipsError as exc:
             result.refused.append((position, str(exc)))

@@ -127,6 +127,8 @@ def parse_profile_text(text: str, name: str) -> Any:
     except _Refused as exc:
         mark = exc.node.start_mark
         raise ProfileError(Location(name, mark.line + 1, mark.column + 1), exc.message, exc.hint) from None
+    except RecursionError:  # the pure-Python composer (without libyaml, which stops at 1,000 levels) recurses
+        raise ProfileError(Location(name), f"not a profile: values nest more than {MAX_DEPTH} levels deep") from None
     finally:
         loader.dispose()
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.base.errors import LocatedError, Location, SubmissionError
 from engine.base.numbers import brief, excerpt, number_problem
-from engine.base.reading import read_text
+from engine.base.reading import MAX_BYTES, read_text
 from engine.base.schemas import schema_errors
 
 MAX_DEPTH = 64  # a QPP submission nests about 10 deep
@@ -305,10 +305,13 @@ def read_submission(path: Path | str, text: str | None = None) -> Submission:
     """Parse one file; raise SubmissionError when it cannot be scored at all."""
     name = path_argument(path, SubmissionError, "submission")
     raw = text if text is not None else read_text(name, SubmissionError, "submission")
+    if len(raw) > MAX_BYTES:
+        raise SubmissionError(Location(name), f"submission is {len(raw):,} characters; at most {MAX_BYTES:,} are read")
     return parse_submission(parse_json(raw, name), name)
 
 
-def _capped(issues: list[Issue], name: str, prefix: str) -> list[Issue]:
+def capped_issues(issues: list[Issue], name: str, prefix: str) -> list[Issue]:
+    """At most MAX_ISSUES issues, then one saying how many more there are."""
     if len(issues) <= MAX_ISSUES:
         return issues
     more = len(issues) - MAX_ISSUES
@@ -380,7 +383,7 @@ def parse_submission(doc: Any, name: str = "<submission>") -> Submission:
     return Submission(
         body["entityType"], int(body["performanceYear"]), body.get("taxpayerIdentificationNumber"),
         body.get("nationalProviderIdentifier"), body.get("entityId"), body.get("programName"),
-        sets, [name], _capped(issues, name, prefix),
+        sets, [name], capped_issues(issues, name, prefix),
     )
 
 

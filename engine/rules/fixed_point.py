@@ -45,10 +45,15 @@ def evaluate(expression: Expression, xp: Any, values: Values, digits: int, round
     return step(xp, values, digits, rounding)
 
 
+def _scalar(value: Any) -> Any:
+    """A numpy element as a Python value (an object column's elements already are)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def _element_by_element(step: Step, values: Values, digits: int, rounding: str) -> Any:
     arrays = {name: np.asarray(column) for name, column in values.items()}
     size = max((len(a) for a in arrays.values() if a.ndim == 1), default=1)
-    results = [step(ScalarOps, {n: (a[i] if a.ndim == 1 else a).item() for n, a in arrays.items()}, digits, rounding)
+    results = [step(ScalarOps, {n: _scalar(a[i] if a.ndim == 1 else a) for n, a in arrays.items()}, digits, rounding)
                for i in range(size)]
     wide = any(isinstance(r, int) and not isinstance(r, bool) and abs(r) >= _INT64_SAFE for r in results)
     return np.array(results, dtype=object if wide else None)

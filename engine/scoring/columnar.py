@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.base.errors import Location, RulebookError, RulebookErrors
 from engine.base.exact import ArrayOps, ScalarOps
-from engine.inputs.submission import Issue, Submission
+from engine.inputs.submission import Issue, Submission, capped_issues
 from engine.rules.model import Rulebook
 from engine.rules.names import ELIGIBILITY, Kind
 from engine.scoring.fixed import PrecisionError
@@ -197,11 +197,12 @@ class Entity:
 
 def entity_inputs(book: Rulebook, submission: Submission, profile: Mapping[str, Any], program: str) -> Entity:
     kernels = compiled(book)
-    issues = list(submission.issues)
-    categories = {name: kernel.inputs(book, p, submission, profile, issues)
+    found: list[Issue] = []  # the submission's own issues were capped when it was read; these are capped here
+    categories = {name: kernel.inputs(book, p, submission, profile, found)
                   for name, (kernel, p) in kernels.categories.items()}
+    source = submission.sources[0] if submission.sources else "<submission>"
     return Entity(categories, final.entity_facts(submission.entity_type, program, dict(profile)),
-                  final.bonus_inputs(kernels.final, dict(profile)), issues)
+                  final.bonus_inputs(kernels.final, dict(profile)), [*submission.issues, *capped_issues(found, source, "$")])
 
 
 def score_one(book: Rulebook, entity: Entity) -> dict[str, Any]:

@@ -167,9 +167,11 @@ def _feed(payload: dict) -> None:
         return
     if via == "file":
         path = _file(payload)
-        profile = load_profile(path)
-        result = engine.score(SUBMISSION, 2020, profile=path)
-        assert engine.explain(result) and isinstance(profile, dict)
+        try:
+            assert isinstance(load_profile(path), dict)
+            assert engine.explain(engine.score(SUBMISSION, 2020, profile=path))
+        finally:
+            path.unlink()  # a worker ends without clean-up; no large file is left behind
     elif via == "dict":
         assert engine.explain(engine.score(SUBMISSION, 2020, profile=payload["doc"]))
     else:

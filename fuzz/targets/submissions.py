@@ -102,10 +102,7 @@ def _mutate(doc: Any, rng: random.Random, dict_keys: bool) -> tuple[Any, list[li
         return doc, [[list(path), "nest", rng.choice([40, 100, 990, 1_000, 5_000, 100_000])]], "deep"
     if choice == 9 and _list_paths(doc):
         grown = rng.choice(_list_paths(doc))
-        items = _at(doc, grown)
-        size = len(json.dumps(items, default=repr)) // max(len(items), 1) + 1
-        count = min(rng.choice([200, 1_000, 10_000, 100_000]), GROWN_BYTES // size)  # the file stays under ~20 MB
-        return doc, [[list(grown), "repeat", count]], "long list"
+        return doc, [[list(grown), "repeat", rng.choice([200, 1_000, 10_000, 100_000])]], "long list"
     if choice == 10 and isinstance(target, list) and target:
         target.append(copy.deepcopy(rng.choice(target)))
         return doc, [], "duplicate item"
@@ -180,7 +177,8 @@ def _grow(doc: Any, grow: list[list], splices: dict[str, tuple[Any, int]] | None
         elif how == "nest":
             doc = _set(doc, tuple(path), _nest(target, n))
         elif isinstance(target, list) and target:
-            target.extend(target[i % len(target)] for i in range(n))
+            size = len(json.dumps(target, default=repr)) // len(target) + 1
+            target.extend(target[i % len(target)] for i in range(min(n, GROWN_BYTES // size)))  # under ~20 MB
     return doc
 
 
@@ -256,7 +254,10 @@ def _feed(payload: dict) -> None:
     if via == "file":
         path = _folder() / "submission.json"
         path.write_bytes(_file(payload))
-        _check(engine.score(path, year))
+        try:
+            _check(engine.score(path, year))
+        finally:
+            path.unlink()  # a worker ends without clean-up; no large file is left behind
     elif via == "text":
         _check(engine.score(read_submission("submission.json", _file(payload).decode("utf-8", "replace")), year))
     elif via == "dict":

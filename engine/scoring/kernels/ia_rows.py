@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.base.numbers import excerpt
 from engine.inputs.submission import Issue, Submission
 from engine.rules.model import Rulebook
 from engine.scoring.frame import Batch
@@ -34,7 +35,7 @@ def ia_rows(book: Rulebook, submission: Submission, issues: list[Issue]) -> dict
                                     measurement_set.source, code="measure_unknown", severity="error"))
                 continue
             if not isinstance(m.value, bool):
-                issues.append(Issue(m.path, f"an activity is attested with true or false, found {m.value!r}",
+                issues.append(Issue(m.path, f"an activity is attested with true or false, found {excerpt(m.value)}",
                                     measurement_set.source, code="activity_value_invalid", severity="error"))
                 continue
             row = {"activity": m.measure_id, "activity_order": order[m.measure_id], "row": len(columns["row"]), "path": m.path,

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.base.numbers import excerpt
 from engine.inputs.measurements import MAXIMUM_COUNT
 from engine.inputs.submission import Issue, Measurement, Submission
 from engine.rules.model import Rulebook
@@ -17,9 +18,9 @@ from engine.scoring.kernels.pi import MEASURE_MISSING, NONE, SUBSTITUTE_NO, PiPa
 
 def _shape_problem(value: Any, metric: str | None) -> str | None:
     if metric == "boolean":
-        return None if isinstance(value, bool) else f"expected true or false, found {value!r}"
+        return None if isinstance(value, bool) else f"expected true or false, found {excerpt(value)}"
     if not isinstance(value, dict):
-        return f"expected {{numerator, denominator}}, found {value!r}"
+        return f"expected {{numerator, denominator}}, found {excerpt(value)}"
     numbers: list[Any] = [value.get("numerator"), value.get("denominator")]
     if any(isinstance(n, bool) or not isinstance(n, int | float) or (isinstance(n, float) and not math.isfinite(n))
            or n < 0 or n != int(n) for n in numbers):
