@@ -107,10 +107,14 @@ def _bound(node: ast.expr, constants: Mapping[str, Any], bounds: Mapping[str, in
         return bounds.get(node.id, 1)
     if isinstance(node, ast.BinOp):
         left, right = inner(node.left), inner(node.right)
-        if isinstance(node.op, ast.Mult):
-            return left * right  # the product before it is rounded back
-        if isinstance(node.op, ast.Div):
-            return left * 10**digits // max(right, 1) + 1 if right else left  # by a non-zero constant
+        if isinstance(node.op, ast.Mult):  # the product is formed in full, then rounded back to ``digits``
+            if left * right >= _INT64_SAFE:
+                raise _TooWide
+            return left * right // 10**digits + 1
+        if isinstance(node.op, ast.Div):  # the dividend is scaled up by ``digits`` first (by a non-zero constant)
+            if left * 10**digits >= _INT64_SAFE:
+                raise _TooWide
+            return left * 10**digits // max(right, 1) + 1 if right else left
         return left + right
     if isinstance(node, ast.Call | ast.BoolOp | ast.Compare | ast.IfExp | ast.UnaryOp):
         return max([inner(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)], default=1)
