@@ -149,7 +149,7 @@ def test_input_issues(book: Any, params: AciParams) -> None:
                                      ("ACI_PEA_1", {"numerator": 3, "denominator": 2})], issues)
     assert [i.message for i in issues] == [
         "ACI_NOPE is not a 2017 Advancing Care Information measure",
-        "measure ACI_PPHI_1 not scored: expected true or false, found {'numerator': 1, 'denominator': 1}",
+        "measure ACI_PPHI_1 not scored: expected true or false, found {'denominator': 1, 'numerator': 1}",
         "measure ACI_PEA_1 not scored: numerator 3 exceeds denominator 2"]
     issues = []
     out = _score(book, params, ATTESTED + STANDARD_BASE, issues, entity_type="apm")
