@@ -8,10 +8,13 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine import load, score
 from engine.base.errors import OverrideError, RulebookError, RulebookErrors
+from engine.base.exact import ArrayOps, ScalarOps
+from engine.rules import fixed_point
 from engine.rules.overrides import parse_override
 from fuzz.harness import fuzz
 
@@ -174,6 +177,24 @@ def test_a_power_in_a_what_if_formula_is_refused_at_load() -> None:
     assert (error.location.file, error.location.line, error.location.pointer) == (
         "rules/2020/bonuses.yaml", _line_of(RULES, "bonuses.yaml", "formula:"), "/complex_patient/formula")
     assert error.message == "formula '4000000**4000000': the power operator ** is not allowed in a rule (column 1)"
+
+
+def test_a_divisor_that_is_zero_at_the_rulebook_precision_is_refused_at_load() -> None:
+    error = _only_error("2020", overrides={"bonuses.complex_patient": "averageHccScore / cap", "bonuses.cap": 1e-9})
+    assert error.location.pointer == "/complex_patient/formula"
+    assert error.message == ("formula 'averageHccScore / cap': the divisor cap is 0 at the rulebook's precision of 6 "
+                             "decimals (program.precision)")
+
+
+@pytest.mark.parametrize("text", ["averageHccScore / 0.000001", "999999999999 * averageHccScore * 999999999999",
+                                  "averageHccScore / -3"])
+def test_fixed_point_columns_equal_one_entity_where_int64_would_overflow(text: str) -> None:
+    expression = load(2020, {"bonuses.complex_patient": text}).rule("bonuses.complex_patient").expression
+    values = [0, 1, -(10**12), 10**18, 123_456_789]  # fixed point, six decimals
+    one = [fixed_point.evaluate(expression, ScalarOps, {"averageHccScore": v}, 6, "half_up") for v in values]
+    columns = fixed_point.evaluate(expression, ArrayOps, {"averageHccScore": np.array(values, dtype=np.int64)}, 6,
+                                   "half_up")
+    assert list(columns) == one
 
 
 def test_the_automatic_euc_what_if_that_changed_a_group_score() -> None:

@@ -80,6 +80,17 @@ def _widest(expression: Expression, values: Values, digits: int) -> int:
         return _INT64_SAFE
 
 
+def zero_divisors(expression: Expression, digits: int) -> list[str]:
+    """The divisors of ``expression`` (constants, by the grammar) that are 0 once rounded to ``digits`` decimals."""
+    found = []
+    for node in ast.walk(_parsed(expression.text)):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            step = _step(node.right, dict(expression.constants))
+            if step(ScalarOps, {}, digits, "half_up") == 0:
+                found.append(ast.unparse(node.right))
+    return found
+
+
 class _TooWide(Exception):
     """A step's bound passed int64: no need to bound the rest."""
 
@@ -112,9 +123,10 @@ def _bound(node: ast.expr, constants: Mapping[str, Any], bounds: Mapping[str, in
                 raise _TooWide
             return left * right // 10**digits + 1
         if isinstance(node.op, ast.Div):  # the dividend is scaled up by ``digits`` first (by a non-zero constant)
-            if left * 10**digits >= _INT64_SAFE:
+            quotient = left * 10 ** (digits + 1) // max(right, 1) + 1  # with the one more digit it is rounded by
+            if left * 10**digits >= _INT64_SAFE or quotient >= _INT64_SAFE:
                 raise _TooWide
-            return left * 10**digits // max(right, 1) + 1 if right else left
+            return quotient // 10 + 1
         return left + right
     if isinstance(node, ast.Call | ast.BoolOp | ast.Compare | ast.IfExp | ast.UnaryOp):
         return max([inner(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)], default=1)

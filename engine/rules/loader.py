@@ -25,7 +25,8 @@ from engine.base.reading import read_text
 from engine.base.schemas import schema_errors
 from engine.base.yamlsource import MAX_BYTES, parse_yaml, pointer_join
 from engine.rules.checks import consistency_errors
-from engine.rules.expressions import ExpressionError, compile_expression
+from engine.rules.expressions import ExpressionError, ExpressionKind, compile_expression
+from engine.rules.fixed_point import zero_divisors
 from engine.rules.model import Param, Rule, Rulebook
 from engine.rules.names import INPUT_SETS
 from engine.rules.overrides import apply_override, check_overrides, check_values, is_param, is_rule, parse_as_of
@@ -327,14 +328,20 @@ def _check_citations(build: _Builder, sources: dict) -> None:
 
 
 def _compile_rules(build: _Builder) -> dict[str, Rule]:
+    """Each condition and formula compiled; one whose divisor is 0 at the rulebook's precision is refused too (the
+    kernels round every constant to that precision)."""
     rules: dict[str, Rule] = {}
+    digits = build.params["program.precision"].value["decimals"]
     for stem, node, pointer, dotted, line in build.rule_nodes:
         constants = {a.split(".", 1)[1]: p.value for a, p in build.params.items()
                      if a.startswith(stem + ".") and a.count(".") == 1}
         key = "formula" if "formula" in node else "when"
+        what: ExpressionKind = "formula" if key == "formula" else "condition"
         try:
-            expression = compile_expression(node[key], INPUT_SETS[node["inputs"]], constants,
-                                            "formula" if key == "formula" else "condition")
+            expression = compile_expression(node[key], INPUT_SETS[node["inputs"]], constants, what)
+            for divisor in zero_divisors(expression, digits):
+                raise ExpressionError(f"{what} {node[key]!r:.80}: the divisor {divisor} is 0 at the rulebook's precision "
+                                      f"of {digits} decimals (program.precision)")
         except ExpressionError as exc:
             build.errors.append(RulebookError(build.loc(stem, pointer_join(pointer, key)), str(exc)))
             continue

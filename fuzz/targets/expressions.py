@@ -25,7 +25,7 @@ from engine.rules import fixed_point
 from engine.rules.expressions import Expression
 from engine.rules.names import INPUT_SETS, Kind
 from fuzz.harness import Case
-from fuzz.targets.rulebooks import original, score_all, years
+from fuzz.targets.rulebooks import original, restore, score_all, workspace, years
 
 KIND = "expressions"
 DIGITS = 6
@@ -341,9 +341,7 @@ def _load(payload: dict[str, Any]) -> Any:
     overrides = dict(payload.get("extra", {}))
     if payload["via"] == "set":
         return engine.load(year, {address: text, **overrides})
-    from fuzz.targets.rulebooks import _restore, _workspace
-
-    folder = _workspace() / "books" / str(year)
+    folder = workspace() / "books" / str(year)
     name = f"{address.split('.')[0]}.yaml"
     doc = yaml.load(original(year, name), Loader=yaml.CSafeLoader)
     _set_in_file(doc, address, text)
@@ -351,7 +349,7 @@ def _load(payload: dict[str, Any]) -> Any:
     try:
         return engine.load(folder, overrides)
     finally:
-        _restore(folder, name)
+        restore(folder, name)
 
 
 def _values(rng: random.Random, inputs: dict[str, Kind]) -> dict[str, Any]:

@@ -420,7 +420,7 @@ def case(seed: int, index: int) -> Case:
 # -- running a case ----------------------------------------------------------------------------------------------
 
 @cache
-def _workspace() -> Path:
+def workspace() -> Path:
     """A private copy of every year's folder, made once per worker; each case changes one file and restores it."""
     place = Path(tempfile.mkdtemp(prefix="mips-fuzz-rulebooks-"))
     atexit.register(shutil.rmtree, place, ignore_errors=True)
@@ -460,7 +460,7 @@ def score_all(book: Any, year: int) -> None:
 def _place(folder: Path, name: str, special: str) -> None:
     target = folder / name
     target.unlink()
-    outside = _workspace() / "outside.yaml"
+    outside = workspace() / "outside.yaml"
     if special == "link-outside":
         target.symlink_to(outside)
     elif special == "link-inside":
@@ -486,7 +486,7 @@ def original_of(folder: Path, name: str) -> bytes:
     return (RULES / folder.name / name).read_bytes()
 
 
-def _restore(folder: Path, name: str) -> None:
+def restore(folder: Path, name: str) -> None:
     target = folder / name
     if target.is_dir() and not target.is_symlink():
         target.rmdir()
@@ -500,7 +500,7 @@ def _restore(folder: Path, name: str) -> None:
 
 def _folder_case(payload: Payload) -> None:
     year = payload["year"]
-    folder = _workspace() / "books" / str(year)
+    folder = workspace() / "books" / str(year)
     name = payload["file"]
     try:
         if "special" in payload:
@@ -511,13 +511,13 @@ def _folder_case(payload: Payload) -> None:
             (folder / name).write_bytes(data * payload.get("repeat", 1))
         book = engine.load(folder)
     finally:
-        _restore(folder, name)
+        restore(folder, name)
     score_all(book, year)
 
 
 def _argument_case(argument: Any) -> None:
     if argument in ("empty-folder", "unknown-files-folder"):
-        argument = str(_workspace() / argument)
+        argument = str(workspace() / argument)
     book = engine.load(argument)
     if book.year in years():
         score_all(book, book.year)
