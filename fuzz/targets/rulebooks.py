@@ -18,6 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from functools import cache
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "rules"
 REFERENCE = "reference/cms-measures.json"
 HUGE = (64 << 20) + 1  # one byte over the largest input file the engine reads
+WORKSPACE_PREFIX = "mips-fuzz-rulebooks-"
 
 Payload = dict[str, Any]
 
@@ -419,11 +421,27 @@ def case(seed: int, index: int) -> Case:
 
 # -- running a case ----------------------------------------------------------------------------------------------
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @cache
 def workspace() -> Path:
-    """A private copy of every year's folder, made once per worker; each case changes one file and restores it."""
-    place = Path(tempfile.mkdtemp(prefix="mips-fuzz-rulebooks-"))
+    """A private copy of every year's folder, made once per worker; each case changes one file and restores it. The
+    copy is removed when the worker ends; one left by a worker that was killed (a hang) is removed by the next."""
+    for stale in Path(tempfile.gettempdir()).glob(f"{WORKSPACE_PREFIX}*"):
+        pid = stale.name.removeprefix(WORKSPACE_PREFIX).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    place = Path(tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-"))
     atexit.register(shutil.rmtree, place, ignore_errors=True)
+    Finalize(None, shutil.rmtree, (place,), {"ignore_errors": True}, exitpriority=0)  # a worker process skips atexit
     for year in years():
         shutil.copytree(RULES / str(year), place / "books" / str(year))
     (place / "outside.yaml").write_bytes(original(years()[0], "program.yaml"))
