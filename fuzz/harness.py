@@ -172,3 +172,13 @@ def fuzz(module: str, seed: int, count: int, timeout: float = 10.0, memory: int 
     worker.conn.send(None)
     worker.process.join(5)
     return report
+
+
+def fed(feed: Any, payload: Any, longest: int) -> None:
+    """Run ``feed(payload)``; a refusal passes through, but only with a message of at most ``longest`` characters
+    (a refusal must never echo a whole hostile input)."""
+    try:
+        feed(payload)
+    except MipsError as exc:
+        assert len(str(exc)) <= longest, str(exc)[:200]
+        raise

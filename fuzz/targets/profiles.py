@@ -18,9 +18,8 @@ from typing import Any
 import yaml
 
 import engine
-from engine.base.errors import MipsError
 from engine.inputs.profile import load_profile
-from fuzz.harness import Case
+from fuzz.harness import Case, fed
 from fuzz.targets.submissions import GROWN_BYTES, JUNK, LONGEST_MESSAGE, _at, _paths, _set, _special
 
 KIND = "profiles"
@@ -181,8 +180,4 @@ def _feed(payload: dict) -> None:
 
 
 def run(case: Case) -> None:
-    try:
-        _feed(case.payload)
-    except MipsError as exc:
-        assert len(str(exc)) <= LONGEST_MESSAGE, str(exc)[:200]
-        raise
+    fed(_feed, case.payload, LONGEST_MESSAGE)

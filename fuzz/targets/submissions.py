@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import engine
-from engine.base.errors import MipsError
 from engine.inputs.submission import read_submission
-from fuzz.harness import Case
+from fuzz.harness import Case, fed
 
 KIND = "submissions"
 ROOT = Path(__file__).resolve().parents[2]
@@ -271,8 +270,4 @@ def _feed(payload: dict) -> None:
 
 
 def run(case: Case) -> None:
-    try:
-        _feed(case.payload)
-    except MipsError as exc:
-        assert len(str(exc)) <= LONGEST_MESSAGE, str(exc)[:200]
-        raise
+    fed(_feed, case.payload, LONGEST_MESSAGE)
