@@ -62,6 +62,8 @@ def _count(value: dict, key: str, required: bool = False, whole: bool = True) ->
         raise MeasurementValueError(f"{key} must be a number, found {excerpt(raw)}")
     if not 0 <= raw <= MAXIMUM_COUNT:  # NaN too; checked before the number is printed or made a Decimal
         raise MeasurementValueError(f"{key} is {excerpt(raw)}; expected a number from 0 to {MAXIMUM_COUNT}")
+    if isinstance(raw, int):
+        return raw * UNIT
     number = Decimal(str(raw))
     if whole and number != number.to_integral_value():
         raise MeasurementValueError(f"{key} is {raw}, not a whole number of cases")

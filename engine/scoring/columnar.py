@@ -19,7 +19,7 @@ from engine.inputs.submission import Issue, Submission, capped_issues
 from engine.rules.model import Rulebook
 from engine.rules.names import ELIGIBILITY, Kind
 from engine.scoring.fixed import PrecisionError
-from engine.scoring.frame import Batch, OneEntity, stack_entities, stack_rows
+from engine.scoring.frame import Batch, OneEntity, once_per_no_data, stack_entities, stack_rows
 from engine.scoring.kernels import aci, cost, final, ia, not_scored, pi, quality
 from engine.scoring.kernels.aci_inputs import aci_entity
 from engine.scoring.kernels.cost_rows import cost_batch, cost_rows
@@ -73,14 +73,14 @@ KERNELS: dict[str, Kernel] = {
     "measure_points": Kernel(
         lambda book, _: pi.pi_params(book),
         lambda book, p, submission, profile, issues: pi_entity(book, p, submission, issues),
-        lambda inputs, p: (pi.score(inputs, p), {}),
+        lambda inputs, p: (once_per_no_data(inputs, lambda: pi.score(inputs, p)), {}),
         stack,
         lambda stacked, p: (pi.score(stacked, p), None),
         pi_issues),
     "base_performance_bonus": Kernel(
         lambda book, _: aci.aci_params(book),
         lambda book, p, submission, profile, issues: aci_entity(book, p, submission, issues),
-        lambda inputs, p: (aci.score(inputs, p), {}),
+        lambda inputs, p: (once_per_no_data(inputs, lambda: aci.score(inputs, p)), {}),
         stack,
         lambda stacked, p: (aci.score(stacked, p), None)),
 }

@@ -17,6 +17,24 @@ from engine.base.exact import ArrayOps, ScalarOps
 Row = Mapping[str, Any]
 
 
+class NoData(dict):
+    """A category's inputs for an entity that submitted none of its data: the same for every such entity, so built
+    once per rulebook, with the kernel's outputs on them kept once computed (a kernel is a pure function)."""
+
+    __slots__ = ("outputs",)
+
+    def once(self, kernel: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """``kernel()``'s outputs, computed the first time; each caller gets its own copy."""
+        if not hasattr(self, "outputs"):
+            self.outputs = kernel()
+        return dict(self.outputs)
+
+
+def once_per_no_data(inputs: Any, kernel: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``kernel()``, computed once for inputs that are ``NoData``."""
+    return inputs.once(kernel) if isinstance(inputs, NoData) else kernel()
+
+
 class OneEntity:
     """The rows of one entity: lists of Python values; formulas run row by row."""
 

@@ -4,7 +4,7 @@ the rulebook or CMS's data knows), every problem in them reported as an issue, n
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ from engine.base.numbers import excerpt
 from engine.inputs.measurements import MAXIMUM_COUNT
 from engine.inputs.submission import Issue, Measurement, Submission
 from engine.rules.model import Rulebook
+from engine.scoring.frame import NoData
 from engine.scoring.kernels.pi import MEASURE_MISSING, NONE, SUBSTITUTE_NO, PiParams
 
 
@@ -81,6 +82,20 @@ def gather(book: Rulebook, allowed_entity_types: Sequence[str], submission: Subm
 def pi_entity(book: Rulebook, p: PiParams, submission: Submission, issues: list[Issue]) -> dict[str, Any]:
     """The entity's PI columns (see ``engine.scoring.kernels.pi``) plus ``<id>:path`` and the sets lacking a cehrtId."""
     found = gather(book, p.allowed_entity_types, submission, issues)
+    if not found["scored"]:
+        return no_data(book, "pi_inputs.no_data", lambda: _columns(p, found))
+    return _columns(p, found)
+
+
+def no_data(book: Rulebook, key: str, build: Callable[[], dict[str, Any]]) -> NoData:
+    """The columns of an entity with no scorable set, built once per rulebook."""
+    known = book.memo.get(key)
+    if known is None:
+        known = book.memo[key] = NoData(build())
+    return known
+
+
+def _columns(p: PiParams, found: dict[str, Any]) -> dict[str, Any]:
     values, paths = found["values"], found["paths"]
     entity: dict[str, Any] = {"sets": found["scored"], "cehrt_missing": bool(found["missing"]),
                               "cehrt_missing_sets": ", ".join(found["missing"])}

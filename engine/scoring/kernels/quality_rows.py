@@ -30,19 +30,33 @@ def _bounds(deciles: tuple, inverse: bool) -> tuple[int, ...]:
     return tuple([BELOW_EVERY_BOUND if inverse else -BELOW_EVERY_BOUND] * missing + scaled)
 
 
-def _measure_order(book: Rulebook) -> dict[str, int]:
-    """Each quality measure ID's place in ID order (an integer sorts faster than a string, in the same order)."""
-    if "quality_order" not in book.memo:
+def _static(book: Rulebook, p: QualityParams, measure_id: str, method: str, meta: dict) -> dict[str, Any]:
+    """The row values that come from CMS's measure data, the benchmark and the rulebook alone, worked out once per
+    (measure, method) and kept with the rulebook."""
+    memo: dict[tuple[str, str], dict[str, Any]] = book.memo.setdefault("quality_rows.static", {})
+    known = memo.get((measure_id, method))
+    if known is not None:
+        return known
+    if "quality_order" not in book.memo:  # an integer sorts faster than a string, in the same order
         book.memo["quality_order"] = {measure: i for i, measure in enumerate(sorted(book.reference.quality))}
-    order: dict[str, int] = book.memo["quality_order"]
-    return order
+    inverse = bool(meta.get("isInverse"))
+    benchmark = book.reference.benchmark(measure_id, method)
+    known = memo[(measure_id, method)] = {
+        "measure": measure_id, "measure_order": book.memo["quality_order"][measure_id], "method": method,
+        "measure_type": meta.get("measureType") or "", "high_priority": bool(meta.get("isHighPriority")),
+        "inverse": inverse, "first_year": meta.get("firstPerformanceYear") or 0,
+        "bounds": _bounds(benchmark.deciles, inverse) if benchmark else _bounds((), inverse),
+        "benchmark": benchmark is not None,
+        "topped_out": bool(benchmark and benchmark.topped_out_by_program),
+        "suppressed": (measure_id, method) in p.suppressed,
+        "reduce_when": p.suppressed.get((measure_id, method), 0),
+    }
+    return known
 
 
 def quality_rows(book: Rulebook, p: QualityParams, submission: Submission, issues: list[Issue]) -> dict[str, list[Any]]:
     """Columns of the entity's scorable quality measurements; problems become issues, never silent drops."""
     names = book.value("program.submission_categories")
-    suppressed = p.suppressed
-    order = _measure_order(book)
     columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     first: dict[tuple[str, str], str] = {}
     for measurement_set in submission.sets:
@@ -73,21 +87,11 @@ def quality_rows(book: Rulebook, p: QualityParams, submission: Submission, issue
                 issues.append(Issue(m.path, f"measure {m.measure_id} not scored: {exc}", measurement_set.source,
                                     code="value_invalid", severity="error"))
                 continue
-            inverse = bool(meta.get("isInverse"))
-            benchmark = book.reference.benchmark(m.measure_id, method)
             row = {
-                "measure": m.measure_id, "measure_order": order[m.measure_id], "method": method,
-                "row": len(columns["row"]), "path": m.path,
-                "measure_type": meta.get("measureType") or "", "high_priority": bool(meta.get("isHighPriority")),
-                "inverse": inverse, "ratio": performance.ratio, "first_year": meta.get("firstPerformanceYear") or 0,
-                "rate_num": performance.rate_num, "rate_den": performance.rate_den,
+                **_static(book, p, m.measure_id, method, meta), "row": len(columns["row"]), "path": m.path,
+                "ratio": performance.ratio, "rate_num": performance.rate_num, "rate_den": performance.rate_den,
                 "dc_num": max(performance.completeness_floor, 0), "dc_den": 1 if performance.completeness_floor >= 0 else 0,
                 "cases": performance.cases, "end_to_end": performance.end_to_end,
-                "bounds": _bounds(benchmark.deciles, inverse) if benchmark else _bounds((), inverse),
-                "benchmark": benchmark is not None,
-                "topped_out": bool(benchmark and benchmark.topped_out_by_program),
-                "suppressed": (m.measure_id, method) in suppressed,
-                "reduce_when": suppressed.get((m.measure_id, method), 0),
             }
             for name in COLUMNS:
                 columns[name].append(row[name])

@@ -16,10 +16,6 @@ CLASS = {k.BENCHMARKED: "benchmarked", k.COMPLETENESS_NOT_MET: "completeness not
 WHY = {k.NO_BENCHMARK_DATA: "no_benchmark", k.BELOW_CASE_MINIMUM: "below_case_minimum", k.NO_RATE: "no_rate"}
 
 
-def _row(rows: dict[str, list[Any]], i: int) -> dict[str, Any]:
-    return {name: column[i] for name, column in rows.items() if len(column) > i}
-
-
 def _bound(b: Build, value: int) -> int | float | None:
     return None if abs(value) >= BELOW_EVERY_BOUND else number(int(value), UNIT)
 
@@ -92,8 +88,9 @@ def _measure_node(b: Build, r: dict[str, Any], figures: dict[str, Any]) -> tuple
 
 def _measures(b: Build, rows: dict[str, list[Any]], has_denominator: bool) -> list[dict[str, Any]]:
     measures = []
-    for i in range(len(rows["row"])):
-        r = _row(rows, i)
+    names = list(rows)
+    for values in zip(*rows.values(), strict=True):
+        r = dict(zip(names, values, strict=True))
         figures = _figures(b, r)
         value, rules, inputs, reason = _measure_node(b, r, figures)
         b.trace.add(f"quality.measures.{r['measure']}.{r['method']}", value, rules, inputs, reason)
