@@ -210,7 +210,9 @@ def test_an_input_declared_with_an_unknown_kind_is_refused() -> None:
 
 
 def test_names_declares_a_kind_for_every_input() -> None:
-    assert set(INPUT_SETS) == {"eligibility", "complex_patient"}
+    assert set(INPUT_SETS) == {"eligibility", "complex_patient", "quality_submission"}
+    assert dict(INPUT_SETS["quality_submission"]) == {"smallGroupPractitioner": Kind.BOOL,
+                                                      "measures_submitted": Kind.NUMBER}
     assert ELIGIBILITY["eucApproved"] == Kind.STRING_LIST and ELIGIBILITY["clinicianType"] == Kind.STRING
     assert ELIGIBILITY["clinicianCount"] == Kind.NUMBER and ELIGIBILITY["entity_type"] == Kind.STRING
     assert all(ELIGIBILITY[f] == Kind.BOOL for f in PROFILE_FLAGS)

@@ -233,3 +233,24 @@ def test_a_certified_medical_home_is_a_credit_of_the_rulebook() -> None:
     nodes = {n["id"]: n for n in result.document["trace"]}
     assert result.category("ia")["percent"] == 100 and result.category("ia")["reweighted"] is False
     assert nodes["ia.score"]["value"] == 0 and nodes["ia.credit"]["rules"] == ["ia.credits.pcmh"]
+
+
+@pytest.mark.parametrize(("condition", "bonus", "final"), [
+    # The bundled small practice submits 6 scorable quality measures: achievement 41.1312, outcome/high-priority
+    # bonus 4, denominator 60; IA 15, PI 20.7 and the complex patient bonus 6.6 are untouched by the condition.
+    # Holds: (41.1312 + 4 + 6) / 60 = 85.218667 %, x 55 % = 46.870267; + 15 + 20.7 + 6.6 = 89.170267.
+    ("smallGroupPractitioner and measures_submitted >= 6", 6, 89.170267),
+    # Fails: (41.1312 + 4) / 60 = 75.218667 %, x 55 % = 41.370267; + 15 + 20.7 + 6.6 = 83.670267.
+    ("smallGroupPractitioner and measures_submitted >= 7", 0, 83.670267),
+])
+def test_small_practice_bonus_condition_is_the_rulebooks(condition: str, bonus: int, final: float) -> None:
+    profile = EXAMPLE.parent / "2020-small-practice.yaml"
+    result = score(EXAMPLE, overrides={"quality.small_practice_bonus_when": condition}, profile=profile)
+    nodes = result.trace.nodes
+    assert result.final_score == final
+    assert nodes["quality.score"].inputs["bonus"].get("small_practice", 0) == bonus
+    assert ("quality.bonus.small_practice" in nodes) == bool(bonus)
+    if bonus:
+        assert nodes["quality.bonus.small_practice"].rules[:2] == ("quality.small_practice_bonus",
+                                                                  "quality.small_practice_bonus_when")
+        assert nodes["quality.bonus.small_practice"].inputs == {"measures_submitted": 6}

@@ -67,7 +67,13 @@ COMPLEX_PATIENT: Mapping[str, Kind] = MappingProxyType({
     "dualAtOrAboveMedian": Kind.BOOL,
 })
 
+QUALITY_SUBMISSION: Mapping[str, Kind] = MappingProxyType({
+    "smallGroupPractitioner": Kind.BOOL,
+    "measures_submitted": Kind.NUMBER,  # the entity's scorable quality measurements
+})
+
 INPUT_SETS: Mapping[str, Mapping[str, Kind]] = MappingProxyType({
     "eligibility": ELIGIBILITY,
+    "quality_submission": QUALITY_SUBMISSION,
     "complex_patient": COMPLEX_PATIENT,
 })

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from engine.base.exact import ArrayOps, ScalarOps
+from engine.rules.expressions import Expression
 
 Row = Mapping[str, Any]
 
@@ -69,6 +70,13 @@ class OneEntity:
 
     def nonempty(self) -> bool:
         return self.size > 0
+
+    def rows_per_entity(self) -> int:
+        return self.size
+
+    def holds(self, condition: Expression, facts: Mapping[str, Any]) -> bool:
+        """A rulebook condition on the entity's facts."""
+        return bool(condition.evaluate(facts))
 
     def sum(self, values: Sequence[int]) -> int:
         return sum(values)
@@ -145,6 +153,13 @@ class Batch:
 
     def nonempty(self) -> np.ndarray:
         return self.ends > self.starts
+
+    def rows_per_entity(self) -> np.ndarray:
+        return self.ends - self.starts
+
+    def holds(self, condition: Expression, facts: Mapping[str, Any]) -> np.ndarray:
+        """A rulebook condition on each entity's facts (one element per entity)."""
+        return np.asarray(condition.lower(facts, size=self.entities), dtype=bool)
 
     def sum(self, values: np.ndarray) -> np.ndarray:
         totals = np.concatenate([[0], np.cumsum(values, dtype=np.int64)])

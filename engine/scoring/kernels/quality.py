@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.rules.expressions import Expression
 from engine.rules.model import Rulebook
 from engine.scoring.fixed import Precision, fixed, precision
 
@@ -64,6 +65,7 @@ class QualityParams:
     e2e_cap_percent: int
     suppressed_reduction: int
     small_practice_bonus: int
+    small_practice_when: Expression
     improvement: bool
     improvement_maximum: int
     improvement_prior_floor: int
@@ -108,6 +110,7 @@ def quality_params(book: Rulebook) -> QualityParams:
         e2e_requires_completeness=e2e["requires_data_completeness"], e2e_cap_percent=e2e["cap_percent"],
         suppressed_reduction=p.fixed(v("quality.suppressed_measure_reduction")),
         small_practice_bonus=p.fixed(v("quality.small_practice_bonus")),
+        small_practice_when=book.rule("quality.small_practice_bonus_when").expression,
         improvement=improvement["enabled"], improvement_maximum=p.fixed(improvement["maximum_points"]),
         improvement_prior_floor=p.fixed(improvement["prior_floor_percent"]),
         improvement_multiplier=improvement["multiplier"],
@@ -246,7 +249,8 @@ def score(rows: Any, entity: dict[str, Any], p: QualityParams) -> dict[str, Any]
     priority = xp.where(has_denominator, xp.minimum(rows.sum(rows["priority_bonus"]), priority_cap), 0)
     e2e = xp.where(has_denominator, xp.minimum(rows.sum(rows["e2e_bonus"]), e2e_cap), 0)
     submitted = rows.nonempty()
-    small_applies = entity["small_practice"] & submitted
+    small_applies = rows.holds(p.small_practice_when, {"smallGroupPractitioner": entity["small_practice"],
+                                                       "measures_submitted": rows.rows_per_entity()})
     small = xp.where(small_applies, p.small_practice_bonus, 0)
     achievement_percent = xp.where(has_denominator, xp.divide(achievement * 100, safe, digits, rounding), 0)
     improved = _improvement(xp, p, entity, achievement_percent, has_denominator)

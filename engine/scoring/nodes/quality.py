@@ -138,7 +138,8 @@ def _category_nodes(b: Build, out: dict[str, Any], rows: dict[str, list[Any]]) -
              "cap_percent": v("quality.end_to_end_bonus")["cap_percent"], "denominator": denominator}, "capped_bonus")
     if out["small_practice_applies"]:
         bonus["small_practice"] = b.trace.add("quality.bonus.small_practice", b.d(out["small_practice_bonus"]),
-                                              ["quality.small_practice_bonus"], {}, "small_practice")
+                                              ["quality.small_practice_bonus", "quality.small_practice_bonus_when"],
+                                              {"measures_submitted": len(rows["row"])}, "small_practice")
     if out["improvement_applies"]:
         b.trace.add("quality.improvement", b.d(out["improvement"]), ["quality.improvement"],
                     {"current_achievement_percent": b.d(out["achievement_percent"]),
