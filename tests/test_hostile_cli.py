@@ -153,7 +153,14 @@ def test_markdown_neutralises_a_script_tag_and_a_forged_heading(forged: Path, ca
     code, out, _ = run(["explain", str(forged), "--format", "md"], capsys)
     assert code == 0 and "<script" not in out
     assert "236\\\\n\\#\\# Final score: 100 of 100\\\\n&lt;script&gt;alert(1)&lt;/script&gt; is not a 2020" in out
-    assert [line for line in out.splitlines() if line.startswith("## Final score")] == ["## Final score: 67.6744 of 100"]
+    assert [line for line in out.splitlines() if "Final score:" in line and not line.startswith(("| ", "- "))] == [
+        "**Final score: 67.6744 of 100**"]
+
+
+def test_html_escapes_a_script_tag_and_a_forged_heading(forged: Path, capsys) -> None:
+    code, out, _ = run(["explain", str(forged), "--format", "html"], capsys)
+    assert code == 0 and "<script" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert out.count("<h2>Overview</h2>") == 1 and "<h2>Final score" not in out
 
 
 @pytest.mark.parametrize("command", ["score", "explain"])
@@ -163,10 +170,10 @@ def test_text_keeps_a_forged_heading_on_its_own_line(command: str, forged: Path,
     assert not [line for line in out.splitlines() if "100 of 100" in line and not line.startswith(("input problem", "- "))]
 
 
-def test_there_is_no_html_format(capsys) -> None:
-    code, out, err = run(["explain", str(EXAMPLE), "--format", "html"], capsys)
+def test_an_unknown_format_is_refused(capsys) -> None:
+    code, out, err = run(["explain", str(EXAMPLE), "--format", "pdf"], capsys)
     assert (code, out) == (2, "")
-    assert err.endswith("mips: argument --format: invalid choice: 'html' (choose from 'text', 'md')\n")
+    assert err.endswith("mips: argument --format: invalid choice: 'pdf' (choose from 'text', 'md', 'html')\n")
 
 
 def test_a_control_character_in_a_file_name_is_shown_escaped(tmp_path: Path, capsys) -> None:
@@ -195,7 +202,7 @@ def test_output_to_an_ascii_stdout_is_written_as_utf8(monkeypatch) -> None:
     monkeypatch.setattr(sys, "stdout", stdout)
     assert main(["explain", str(EXAMPLE)]) == 0
     stdout.flush()
-    assert "— rule" in stdout.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+    assert "…), CMS reference data" in stdout.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
 
 
 def test_the_command_runs_under_an_ascii_locale() -> None:
@@ -203,11 +210,11 @@ def test_the_command_runs_under_an_ascii_locale() -> None:
     done = subprocess.run([sys.executable, "-m", "engine.interfaces.cli", "explain", str(EXAMPLE)], cwd=ROOT, env=env,
                           capture_output=True, timeout=60, check=False)
     assert (done.returncode, done.stderr) == (0, b"")
-    assert "— rule" in done.stdout.decode("utf-8")
+    assert "…), CMS reference data" in done.stdout.decode("utf-8")
 
 
 def test_an_internal_error_has_its_own_exit_code_and_no_traceback(monkeypatch, capsys) -> None:
-    def broken(document: dict, fmt: str) -> str:
+    def broken(document: dict, fmt: str, book: object = None) -> str:
         raise ZeroDivisionError("boom")
 
     monkeypatch.setattr(cli, "render", broken)

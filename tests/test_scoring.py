@@ -68,9 +68,10 @@ def test_every_trace_node_names_rules_the_rulebook_has(book) -> None:
 
 def test_explanation_shows_each_number_with_its_rule(book) -> None:
     text = explain(score(EXAMPLE, book, profile={"smallGroupPractitioner": True}))
-    assert "Measure 236 (registry, Controlling High Blood Pressure): 8.25 points, counted" in text
-    assert "rule weights.tables.appendix_a (rules/2020/weights.yaml:" in text
-    assert "PI_HIE_1: 12 points (1123/1951 x 20 = 11.51, rounded to 12)" in text
+    assert "- 236 Controlling High Blood Pressure (MIPS CQM): 8.25 points + 2 bonus\n" \
+           "    72.5% is in decile 8, which runs from 70% to 80%" in text
+    assert "] weights.tables.appendix_a (rules/2020/weights.yaml:" in text
+    assert "(PI_HIE_1): 12 points (1,123 / 1,951 x 20 = 11.51, rounded to 12)" in text
 
 
 @pytest.mark.parametrize("final,band,adjustment", [

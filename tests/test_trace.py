@@ -71,12 +71,14 @@ def test_pi_hie5_answered_no_names_the_measure_and_its_other_reading() -> None:
     assert zero.category("pi")["percent"] == 0 and node["reason"] == "substitute_answered_no"
     assert node["inputs"] == {"measure": "PI_HIE_5", "replaces": ["PI_HIE_1", "PI_HIE_4"]}
     assert "pi.substitute_answered_no" in node["rules"]
-    assert "PI_HIE_5 (which replaces PI_HIE_1 and PI_HIE_4) is answered no" in explain(zero)
+    assert "(PI_HIE_5), which replaces Support Electronic Referral Loops By Sending Health Information and " \
+           "Support Electronic Referral Loops By Receiving and Reconciling Health Information, is answered no" in explain(zero)
     stands = score(case / "submission.json", load(2021, overrides={"pi.substitute_answered_no": "no_points"}))
     assert stands.category("pi")["percent"] == 42
     replaced = _nodes(stands)["pi.measures.PI_HIE_1"]
     assert (replaced["reason"], replaced["inputs"]) == ("substituted", {"by": "PI_HIE_5"})
-    assert "PI_HIE_1: 0 points (replaced by PI_HIE_5)" in explain(stands)
+    assert "(PI_HIE_1): 0 points (replaced by Health Information Exchange(HIE) Bi-Directional Exchange (PI_HIE_5))" \
+           in explain(stands)
 
 
 def test_every_node_cites_only_values_its_kernel_read() -> None:

@@ -141,8 +141,9 @@ def test_aci_explanation_shows_base_performance_and_bonus() -> None:
     case = ROOT / "tests" / "golden" / "2017" / "aci_transition_set_62_15_5"
     text = explain(score(case / "submission.json", load(2017)))
     # Transition set: base 50 + performance 10 (47 %: decile 5 x 20/10) + 2 (2 %: decile 1 x 20/10) = 62.
-    assert "Advancing Care Information score 62 %" in text
-    assert "- Base score: 50 (all required base measures reported)" in text
+    assert "Advancing Care Information score 62% (transition measure set) = base 50 + performance 12 + bonus 0" in text
+    assert "- Base score: 50 (every required base measure reported)" in text
+    assert "(ACI_TRANS_PEA_1): 10 points (47 / 100 is in decile 5: 5 x 20 / 10)" in text
 
 
 def test_new_year_refuses_to_write_beside_an_installed_copy(tmp_path: Path, monkeypatch, capsys) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.authoring.attribution import attribute
 from engine.authoring.crosswalk import retarget
 from engine.authoring.rulediff import diff_rulebooks
 from engine.base.errors import MipsError, RulebookErrors
@@ -16,10 +17,12 @@ from engine.scoring.trace import plain
 
 def compare(submission: Submission, years: list[str], profile: dict[str, Any],
             overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Score ``submission`` under each year; explain each difference from the previous year's result."""
+    """Score ``submission`` under each year; explain each difference from the previous year's result and attribute
+    the difference in final score to its parts (``engine.authoring.attribution``)."""
     overrides = overrides or {}
     columns: list[dict[str, Any]] = []
     books: dict[str, Rulebook] = {}
+    documents: dict[str, dict[str, Any]] = {}
     unused = set(overrides)
     for year in years:
         try:
@@ -38,7 +41,7 @@ def compare(submission: Submission, years: list[str], profile: dict[str, Any],
         except MipsError as exc:
             columns.append({"year": book.year, "error": str(exc)})
             continue
-        d = result.document
+        d = documents[str(book.year)] = result.document
         columns.append({
             "year": book.year, "payment_year": d["rulebook"]["payment_year"], "final_score": d["final_score"],
             "neutral": d["neutral"], "reweighting_row": d["reweighting"]["row"], "table": d["reweighting"]["table"],
@@ -53,7 +56,7 @@ def compare(submission: Submission, years: list[str], profile: dict[str, Any],
         })
     if unused:
         raise MipsError(f"--set {', '.join(sorted(unused))}: no compared year's rulebook has this address")
-    _explain_differences(columns, books)
+    _explain_differences(columns, books, documents)
     return plain({"submission": submission.entity(), "sources": submission.sources, "years": columns})
 
 
@@ -74,9 +77,11 @@ def _row_used(column: dict[str, Any]) -> dict[str, Any]:
             "weights": {k: c["weight"] for k, c in column["categories"].items()}}
 
 
-def _explain_differences(columns: list[dict[str, Any]], books: dict[str, Rulebook]) -> None:
+def _explain_differences(columns: list[dict[str, Any]], books: dict[str, Rulebook],
+                          documents: dict[str, dict[str, Any]]) -> None:
     """For each year after the first: the reweighting row used when its weights differ, the rules both
-    years used whose values differ (tables aside), and the quality measures scored differently."""
+    years used whose values differ (tables aside), the quality measures scored differently, and the attribution
+    of the difference in final score."""
     scored = [c for c in columns if "error" not in c]
     by_year = {str(b.year): b for b in books.values()}
     for previous, current in zip(scored, scored[1:], strict=False):
@@ -88,7 +93,8 @@ def _explain_differences(columns: list[dict[str, Any]], books: dict[str, Ruleboo
             differences.append({"address": "weights (row used)", "kind": "changed", "old": before, "new": after,
                                 "old_source": _table_source(old, previous["table"]),
                                 "new_source": _table_source(new, current["table"])})
-        differences += [c.as_dict() for c in diff_rulebooks(old, new)
+        changes = diff_rulebooks(old, new)
+        differences += [c.as_dict() for c in changes
                         if c.address.split("[")[0] in used or c.address.endswith(".mechanism")]
         for key in sorted(set(previous["measures"]) | set(current["measures"])):
             a, b = previous["measures"].get(key), current["measures"].get(key)
@@ -99,6 +105,8 @@ def _explain_differences(columns: list[dict[str, Any]], books: dict[str, Ruleboo
                                 "old_source": _benchmark_source(old, a), "new_source": _benchmark_source(new, b)})
         current["differences_from"] = previous["year"]
         current["differences"] = differences
+        current["attribution"] = attribute(documents[str(previous["year"])], documents[str(current["year"])], old, new,
+                                           changes)
 
 
 def _table_source(book: Rulebook, address: str) -> dict[str, Any]:

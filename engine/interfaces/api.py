@@ -71,7 +71,8 @@ def score_many(
 
 
 def explain(result: Result, fmt: str = "text") -> str:
-    """The feedback text for a scored result, rendered from its trace by the report templates."""
+    """The feedback for a scored result (``fmt``: ``text``, ``md`` or ``html``), rendered from its trace by the
+    report templates."""
     from engine.outputs.feedback import render
 
-    return render(result.document, fmt)
+    return render(result.document, fmt, book=result.trace.book)

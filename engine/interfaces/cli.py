@@ -22,7 +22,7 @@ import yaml
 from engine._version import __version__
 from engine.base.errors import Location, MipsError, OverrideError, ProfileError, RulebookError, RulebookErrors
 from engine.inputs.profile import check_profile, load_profile
-from engine.interfaces import population_cli
+from engine.interfaces import population_cli, review_cli
 from engine.interfaces.api import load, score
 from engine.outputs.escaping import one_line
 from engine.outputs.feedback import render
@@ -134,7 +134,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     elif args.format == "text":
         sys.stdout.write(_summary(result))
     else:
-        sys.stdout.write(render(result.document, args.format))
+        sys.stdout.write(render(result.document, args.format, book=result.trace.book))
     return 0
 
 
@@ -143,7 +143,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         result = population_cli.explained_row(args.submissions[0], args.row)
     else:
         result = _score(args)
-    sys.stdout.write(render(result.document, args.format))
+    sys.stdout.write(render(result.document, args.format, book=result.trace.book))
     return 0
 
 
@@ -162,7 +162,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from engine.authoring.compare import compare
     from engine.inputs.submission import merge_submissions, read_submission
-    from engine.outputs.tabular import compare_report
+    from engine.outputs.compare_report import compare_report
 
     submission = merge_submissions([read_submission(p) for p in args.submissions])
     doc = compare(submission, args.years, _profile(args), _overrides(args.set))
@@ -241,7 +241,8 @@ def _parser() -> argparse.ArgumentParser:
 
     scoring("score", "print the final score, category scores and payment band", ("text", "json", "md"),
             "text").set_defaults(run=cmd_score)
-    e = scoring("explain", "print the feedback text explaining every number", ("text", "md"), "text")
+    e = scoring("explain", "print the feedback explaining every number (html: one self-contained page)",
+                ("text", "md", "html"), "text")
     e.add_argument("--row", type=int, metavar="N", help="explain row N (from 0) of a results Parquet of mips batch, "
                    "given in place of the submission")
     e.set_defaults(run=cmd_explain)
@@ -276,6 +277,7 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--out", help="output file (default rules/<year>/reference/cms-measures.json)")
     i.set_defaults(run=cmd_import)
     population_cli.register(sub)
+    review_cli.register(sub, _profile)
     return parser
 
 

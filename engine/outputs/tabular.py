@@ -1,4 +1,4 @@
-"""Plain-text and Markdown renderings of `compare` and `diff` results; every value from a rulebook, a submission or
+"""Plain-text and Markdown tables and the rendering of `diff` results; every value from a rulebook, a submission or
 the command line is escaped for the format (``engine.outputs.escaping``)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.outputs.escaping import for_format, line_start
+from engine.outputs.escaping import for_format
 
 
 def _cell(value: Any) -> str:
@@ -37,42 +37,6 @@ def table(headers: list[str], rows: list[list[Any]], fmt: str) -> str:
 def _heading(text: str, fmt: str) -> str:
     """A heading of text already escaped for ``fmt``."""
     return f"## {text}\n\n" if fmt == "md" else f"{text}\n{'-' * len(text)}\n"
-
-
-def compare_report(doc: dict[str, Any], fmt: str) -> str:
-    escape = for_format(fmt)
-    years = doc["years"]
-    scored = [y for y in years if "error" not in y]
-    out = [_heading("One submission under each year's rules", fmt)]
-    headers = ["", *[str(y["year"]) for y in scored]]
-    rows: list[list[Any]] = []
-    names = list(dict.fromkeys(n for y in scored for n in y["categories"]))
-    for name in names:
-        titles = dict.fromkeys(y["categories"][name]["title"] for y in scored if name in y["categories"])
-        row: list[Any] = [" / ".join(titles) or name]
-        for y in scored:
-            c = y["categories"].get(name)
-            row.append("N/A (0 %)" if c is None or c["reweighted"] else
-                       f"{_cell(c['percent'])} % x {_cell(c['weight'])} % = {_cell(c['points'])}")
-        rows.append(row)
-    rows.append(["Complex patient bonus", *[y["complex_patient_bonus"] for y in scored]])
-    rows.append(["Final score", *[y["final_score"] for y in scored]])
-    rows.append(["Reweighting row", *[y["reweighting_row"] for y in scored]])
-    rows.append(["Payment band", *[f"{y['payment']['band'].replace('_', ' ')} "
-                                   f"({_cell(y['payment']['adjustment_before_scaling'])} %)" for y in scored]])
-    out.append(table(headers, rows, fmt))
-    for y in years:
-        if "error" in y:
-            out.append(f"\n{line_start(fmt, y['year'])}: not scored: {escape(y['error'])}\n")
-    for y in scored:
-        if y.get("differences"):
-            out.append("\n" + _heading(f"{escape(y['year'])} vs {escape(y['differences_from'])}: rules that differ", fmt))
-            out.append(changes_list(y["differences"], y["differences_from"], y["year"], fmt))
-        lost = y["not_carried_over"]
-        if lost:
-            out.append(f"\n{line_start(fmt, y['year'])}: not carried over or not scored:\n")
-            out.extend(f"- {escape(i['path'])}: {escape(i['message'])}\n" for i in lost)
-    return "".join(out)
 
 
 def _where(source: dict[str, Any] | None) -> str:

@@ -21,6 +21,7 @@ def consistency_errors(book: Rulebook, reweight_when: Location) -> list[Rulebook
     payments displayed to more digits than computed, dangling dependents, rulebook measures missing from CMS's
     data."""
     errors = _default_weight_errors(book) + _reweighting_errors(book, reweight_when) + _display_errors(book)
+    errors += _ground_errors(book)
     for address in [a for a in book.params if a.startswith("weights.tables.")]:
         for index, row in enumerate(book.value(address)):
             errors += _row_errors(book, address, f"{address} row {index + 1} ({row['label']})", row)
@@ -63,6 +64,28 @@ def _reweighting_errors(book: Rulebook, place: Location) -> list[RulebookError]:
     return [RulebookError(place, "reweight_when must have a "
                           f"condition for exactly the categories {sorted(categories)}, found {sorted(conditions)}",
                           "write `when: \"False\"` for a category that is never reweighted")]
+
+
+def _ground_errors(book: Rulebook) -> list[RulebookError]:
+    """A reweighting ground is for a category and reads only the facts that category's reweight_when reads (its
+    trace node records those facts, so the ground can be checked from it), unless a what-if replaced that
+    condition; a category without a condition is reported by the reweighting check."""
+    categories = set(book.value("program.categories"))
+    errors = []
+    for address, rule in book.rules.items():
+        if not address.startswith("weights.reweight_grounds."):
+            continue
+        category = address.split(".")[2]
+        condition = book.rules.get(f"weights.reweight_when.{category}")
+        place = Location(rule.file, rule.line, None, address)
+        if category not in categories:
+            errors.append(RulebookError(place, f"a reweighting ground for {category}, which is not one of the "
+                                               f"categories {sorted(categories)}"))
+        elif condition and condition.address not in book.overrides and (
+                extra := sorted(rule.expression.names - condition.expression.names)):
+            errors.append(RulebookError(place, f"reads {', '.join(extra)}, which weights.reweight_when.{category} "
+                                               "does not read"))
+    return errors
 
 
 def _row_errors(book: Rulebook, address: str, where: str, row: dict) -> list[RulebookError]:

@@ -68,8 +68,12 @@ def _weights(b: Build, p: f.FinalParams, submission: Submission, weighting: dict
         address = f"weights.reweight_when.{name}"
         known = address in b.book.rules
         value = bool(weighting["reweighted"][name])
-        b.trace.add(f"{name}.reweighted", value, [address] if known else [],
-                    _used(b.book, address, facts) if known else {}, "reweighted" if value else "scored")
+        inputs = _used(b.book, address, facts) if known else {}
+        grounds = [a for a, ground in p.grounds[name] if ground.evaluate(facts)] if value else []
+        if grounds:
+            inputs["grounds"] = grounds
+        b.trace.add(f"{name}.reweighted", value, [address, *grounds] if known else grounds, inputs,
+                    "reweighted" if value else "scored")
     scored = sorted(n for n in p.categories if not weighting["reweighted"][n])
     if weighting["table"] < 0:
         raise NoReweightingRow(f"no reweighting table of {b.book.display_path} applies to entity type "

@@ -45,6 +45,7 @@ class FinalParams:
     automatic_euc: Expression
     credits: tuple[tuple[str, str, Expression, int], ...]  # category, address, condition, percent
     reweight_when: dict[str, Expression]
+    grounds: dict[str, tuple[tuple[str, Expression], ...]]  # per category, why it may be reweighted (the explanation's)
     tables: tuple[Table, ...]
     neutral_score: int
     maximum: int
@@ -88,6 +89,8 @@ def final_params(book: Rulebook) -> FinalParams:
         credits=credits,
         reweight_when={c: book.rule(f"weights.reweight_when.{c}").expression for c in categories
                        if f"weights.reweight_when.{c}" in book.rules},
+        grounds={c: tuple((a, book.rule(a).expression) for a in book.rules
+                          if a.startswith(f"weights.reweight_grounds.{c}.")) for c in categories},
         tables=tuple(tables), neutral_score=p.fixed(v(NEUTRAL_SCORES[v("final.neutral_final_score")])),
         maximum=p.fixed(v("final.maximum")), bonus_formula=book.rule("bonuses.complex_patient").expression,
         bonus_requires_data=bool(v("bonuses.requires_submitted_data")),
