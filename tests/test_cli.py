@@ -19,7 +19,11 @@ def test_score_prints_categories_weights_and_band(capsys) -> None:
     out = capsys.readouterr().out
     assert "MIPS 2020 final score:" in out
     assert "Promoting Interoperability          69        30      20.7" in out
-    assert "Payment adjustment (2022): positive" in out
+    # Final 89.170267, 2020 payment.yaml: 9 x (89.170267 - 45) / 55 = 7.227862 % x 0.00089 = 0.006433 %;
+    # exceptional 0.5 + 9.5 x (89.170267 - 85) / 15 = 3.141169 % x 0.1864 = 0.585514 %; total 0.591947 %.
+    # Each truncated to two decimals as CMS shows them: 0.00 %, 0.58 %, 0.59 %.
+    assert ("Payment adjustment (2022): positive exceptional, +0.59% as received (adjustment 0.00% + exceptional "
+            "+0.58%, truncated as CMS shows them); before scaling +7.2279% + exceptional +3.1412%") in out
 
 
 def test_score_json_is_the_versioned_result_document(capsys) -> None:

@@ -25,6 +25,7 @@ from engine.inputs.profile import check_profile, load_profile
 from engine.interfaces import population_cli, review_cli
 from engine.interfaces.api import load, score
 from engine.outputs.escaping import one_line
+from engine.outputs.formatting import signed_percent
 from engine.outputs.feedback import render
 from engine.rules.loader import load_rulebook
 from engine.rules.overrides import parse_override
@@ -112,9 +113,12 @@ def _summary(result: Result) -> str:
         lines.append("Quality bonus points: " + ", ".join(f"{one_line(k).replace('_', ' ')} {_n(v)}" for k, v in bonus.items()))
     lines.append(f"{'Complex patient bonus':<28}{'':>20}{_n(d['complex_patient_bonus']):>10}")
     p = d["payment"]
+    shown = p["display"]
     lines.append(f"Payment adjustment ({d['rulebook']['payment_year']}): {one_line(p['band']).replace('_', ' ')}, "
-                 f"{_n(p['adjustment_before_scaling'])} % + exceptional {_n(p['exceptional_before_scaling'])} % "
-                 "before scaling")
+                 f"{signed_percent(shown['total'], 2)} as received (adjustment {signed_percent(shown['adjustment'], 2)}"
+                 f" + exceptional {signed_percent(shown['exceptional'], 2)}, truncated as CMS shows them); before "
+                 f"scaling {signed_percent(p['adjustment_before_scaling'])} + exceptional "
+                 f"{signed_percent(p['exceptional_before_scaling'])}")
     lines.append(f"Reweighting: {one_line(d['reweighting']['row'])} ({one_line(d['reweighting']['table'])})")
     for issue in d["issues"]:
         label = "not scored" if issue["severity"] == "error" else "note"
