@@ -74,6 +74,21 @@ def _checked(environment: SandboxedEnvironment, name: str, allowed: frozenset[st
                             f"name only {', '.join(sorted(allowed)) or 'its macros parameters'}")
 
 
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox with its verdict on an attribute kept per (type, name), which is all the verdict depends on."""
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self._verdicts: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        key = (type(obj), attr)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._verdicts[key] = super().is_safe_attribute(obj, attr, value)
+        return verdict
+
+
 @cache
 def _environment(fmt: str) -> SandboxedEnvironment:
     """The format's sandboxed environment, its templates checked once when it is made. Jinja's globals (range,
@@ -87,8 +102,8 @@ def _environment(fmt: str) -> SandboxedEnvironment:
 
 
 def _html() -> SandboxedEnvironment:
-    environment = SandboxedEnvironment(loader=FileSystemLoader(str(reports_dir())), undefined=StrictUndefined,
-                                       autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    environment = _Sandbox(loader=FileSystemLoader(str(reports_dir())), undefined=StrictUndefined,
+                           autoescape=True, trim_blocks=True, lstrip_blocks=True)
     environment.filters.update(contributions_svg=svg.contributions, deciles_svg=svg.deciles, curve_svg=svg.curve)
     return environment
 
@@ -110,8 +125,8 @@ def _plain(fmt: str) -> SandboxedEnvironment:
     def replace(value: Any, old: str, new: str) -> str:
         return str(value).replace(old, new)
 
-    environment = SandboxedEnvironment(loader=FileSystemLoader(str(reports_dir())), undefined=StrictUndefined,
-                                       autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=finalize)
+    environment = _Sandbox(loader=FileSystemLoader(str(reports_dir())), undefined=StrictUndefined,
+                           autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=finalize)
     environment.filters.update(join=join, replace=replace, line_start=lambda value: Markup(line_start(fmt, value)))
     return environment
 
