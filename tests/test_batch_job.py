@@ -43,12 +43,12 @@ def test_rows_in_equal_results_plus_rejects(scored: tuple[Path, Path, job.Summar
     assert sorted(pq.read_table(results).column("position").to_pylist() + [20, 21, 22]) == list(range(rows))
 
 
-def test_each_result_row_equals_the_explained_path_node_by_node(scored: tuple[Path, Path, job.Summary, int]) -> None:
-    _, results, _, _ = scored
+def explained_alike(results: Path, year: int, every: int) -> None:
+    """Every ``every``-th result row equals the explained path's trace nodes for its input row."""
     table = pq.read_table(results)
-    book = load(2020)
+    book = load(year)
     nodes = [n for n in table.column_names if n not in (*job.ENTITY_COLUMNS, "position", "source", "neutral")]
-    for row in range(0, table.num_rows, 7):
+    for row in range(0, table.num_rows, every):
         document, profile, _ = job.input_row(results, row)
         explained = score(document, book, profile=profile).document
         trace = {n["id"]: n["value"] for n in explained["trace"]}
@@ -64,6 +64,11 @@ def test_each_result_row_equals_the_explained_path_node_by_node(scored: tuple[Pa
                 assert value == trace[name], (row, name)
 
 
+def test_each_result_row_equals_the_explained_path_node_by_node(scored: tuple[Path, Path, job.Summary, int]) -> None:
+    _, results, _, _ = scored
+    explained_alike(results, 2020, 7)
+
+
 def test_an_interrupted_run_leaves_the_previous_output(tmp_path: Path) -> None:
     source = layout.write_population(population(2020, 120, 3), tmp_path, form="jsonl")["submissions"]
     target = tmp_path / "results.parquet"
@@ -76,7 +81,13 @@ def test_an_interrupted_run_leaves_the_previous_output(tmp_path: Path) -> None:
         job.run(source, load(2020), target, chunk_rows=10, progress=stop)
     assert target.read_bytes() == b"previous"
     assert not target.with_suffix(".rejects.jsonl").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["entities.parquet", "results.parquet", "submissions.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".results.parquet.parts", "entities.parquet", "results.parquet",
+                                                         "submissions.jsonl"]
+    assert sorted(p.name for p in (tmp_path / ".results.parquet.parts").iterdir()) == [
+        "lock", "manifest.json", "part-000000000000.arrow", "part-000000000000.json", "part-000000000000.rejects.jsonl"]
+    assert job.run(source, load(2020), target, chunk_rows=10).resumed_chunks == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entities.parquet", "results.parquet", "results.rejects.jsonl",
+                                                         "submissions.jsonl"]
 
 
 def test_a_hand_computed_population_is_adjusted(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import itertools
 import json
 import math
@@ -177,18 +178,29 @@ def _not_a_profile(profile: Any) -> str | None:
 
 def read_population(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
     """Stream a population: a folder of QPP JSON files, a Parquet file (by its magic bytes) or JSON Lines."""
-    path = Path(path)
+    path = readable_source(path)
     if path.is_dir():
         return _read_folder(path, chunk_rows)
-    if not path.is_file():  # a FIFO or device is never opened: a read could block
-        problem = "not a regular file or folder" if path.exists() else "no such file or folder"
-        return iter([_unreadable(Where(str(path)), f"cannot read: {problem}")])
-    if _is_parquet(path):
+    if is_parquet(path):
         return _read_parquet(path, chunk_rows)
     return _read_lines(path, chunk_rows)
 
 
-def _is_parquet(path: Path) -> bool:
+def readable_source(path: str | Path) -> Path:
+    """``path`` if it is a folder or a regular file; refused otherwise (a FIFO or device is never opened: a read
+    could block)."""
+    path = Path(path)
+    if not (path.is_dir() or path.is_file()):
+        problem = "not a regular file or folder" if path.exists() else "no such file or folder"
+        raise SubmissionError(Location(str(path)), f"cannot read: {problem}",
+                              "give a folder of QPP JSON files, a JSON Lines file or a Parquet file")
+    return path
+
+
+def is_parquet(path: Path) -> bool:
+    """Whether ``path`` is a regular file starting with Parquet's magic bytes."""
+    if not path.is_file():
+        return False
     try:
         with open(path, "rb") as handle:
             return handle.read(4) == b"PAR1"
@@ -239,11 +251,39 @@ def parse_line(chunk: Chunk, where: Where, raw: bytes) -> None:
     chunk.add(where, document, profile)
 
 
+def _folder_files(root: Path) -> list[Path]:
+    """A population folder's files, in the order they are read (names starting with "." skipped)."""
+    return sorted((p for p in root.rglob("*") if not any(part.startswith(".") for part in p.relative_to(root).parts)
+                   and not p.is_dir()), key=lambda p: p.relative_to(root).parts)
+
+
+def checksum(path: str | Path) -> str:
+    """The SHA-256 of what ``read_population`` reads from ``path``: a file's bytes; a folder's files, each by its name
+    and bytes, in order (a file that is not a regular file by its name alone, never opened)."""
+    path, digest = Path(path), hashlib.sha256()
+
+    def add(file: Path) -> None:
+        if not file.is_file():
+            digest.update(b"\0not a regular file\0")
+            return
+        with open(file, "rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+
+    if path.is_dir():
+        for file in _folder_files(path):
+            digest.update(str(file.relative_to(path)).encode("utf-8", "surrogateescape") + b"\0")
+            add(file)
+            digest.update(b"\0")
+    else:
+        add(path)
+    return digest.hexdigest()
+
+
 def _read_folder(root: Path, chunk_rows: int) -> Iterator[Chunk]:
     """A folder (and its subfolders, names starting with "." skipped): each .json file a submission, its profile in
     the .yaml (or .yml) file of the same stem beside it; any other file is refused."""
-    files = sorted((p for p in root.rglob("*") if not any(part.startswith(".") for part in p.relative_to(root).parts)
-                    and not p.is_dir()), key=lambda p: p.relative_to(root).parts)
+    files = _folder_files(root)
     submissions = {p.with_suffix("") for p in files if p.suffix.lower() == ".json"}
     profiles: dict[Path, Path] = {}
     for p in files:
@@ -299,45 +339,127 @@ def _profile_file(path: Path) -> Any:
 
 def _read_parquet(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     """Parquet: a row per submission (``SUBMISSIONS``); a column of another type is cast, row by row where needed."""
+    for start, batch in parquet_batches(path, chunk_rows):
+        if isinstance(batch, Chunk):
+            yield batch
+            continue
+        columns, problems = conform(batch, SUBMISSIONS)
+        yield json_rows(columns, problems, str(path), start, np.arange(batch.num_rows))
+
+
+def input_rows(path: str | Path, position: int) -> Chunk:
+    """A chunk holding input row ``position`` (refused or not): of a Parquet file, that row alone (its row group is
+    read); of another form, the chunk it is in."""
+    path = Path(path)
+    if is_parquet(path):
+        for start, batch in parquet_batches(path, CHUNK_ROWS, lambda first, rows: not first <= position < first + rows):
+            if isinstance(batch, Chunk):
+                if batch.start <= position < batch.next:
+                    return batch
+            elif start <= position < start + batch.num_rows:
+                columns, problems = conform(batch.slice(position - start, 1), SUBMISSIONS)
+                return json_rows(columns, problems, str(path), position, np.arange(1))
+    for chunk in read_population(path):
+        if chunk.start <= position < chunk.next:
+            return chunk
+    return Chunk(position)
+
+
+def parquet_batches(path: Path, chunk_rows: int, skip: Callable[[int, int], bool] | None = None,
+                    ) -> Iterator[tuple[int, pa.RecordBatch | Chunk]]:
+    """A Parquet file of submissions as (start, batch of the layout's columns) in order: consecutive row groups read
+    together up to ``chunk_rows`` rows, a larger row group in batches of ``chunk_rows``; rows that cannot be read as
+    a ``Chunk`` refusing each of them (a file that is not Parquet: one row). ``skip(start, rows)``: rows it skips
+    (a span of row groups, or a larger row group) are not read, nor yielded."""
     name = str(path)
     try:
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
-        yield _unreadable(Where(name), f"not a readable Parquet file: {exc}")
+        yield 0, _unreadable(Where(name), f"not a readable Parquet file: {exc}")
         return
     with parquet:
         present = [column for column in SUBMISSIONS.names if column in parquet.schema_arrow.names]
+        sizes = [parquet.metadata.row_group(group).num_rows for group in range(parquet.num_row_groups)]
         start = 0
-        for group in range(parquet.num_row_groups):
-            rows, position = parquet.metadata.row_group(group).num_rows, start
-            try:
-                for batch in parquet.iter_batches(chunk_rows, row_groups=[group], columns=present):
-                    yield _parquet_chunk(batch, name, position)
-                    position += batch.num_rows
-            except (OSError, pa.ArrowException) as exc:
-                yield _unreadable(Where(name, row=position), f"row group {group} cannot be read: {exc}", position,
-                                  start + rows - position)
+        for span in _spans(sizes, chunk_rows):
+            rows = sum(sizes[group] for group in span)
+            if skip is None or not skip(start, rows):
+                yield from _span_batches(parquet, name, present, span, sizes, start, chunk_rows)
             start += rows
 
 
-def _parquet_chunk(batch: pa.RecordBatch, name: str, start: int) -> Chunk:
-    arrays, problems = _conform(batch, SUBMISSIONS)
-    columns = {column: array.to_pylist() for column, array in arrays.items()}
-    chunk = Chunk(start)
-    for index in range(batch.num_rows):
-        where = Where(name, row=start + index)
+def _spans(sizes: list[int], chunk_rows: int) -> Iterator[list[int]]:
+    """Consecutive row groups adding up to at most ``chunk_rows`` rows (a larger group alone)."""
+    span: list[int] = []
+    rows = 0
+    for group, size in enumerate(sizes):
+        if span and rows + size > chunk_rows:
+            yield span
+            span, rows = [], 0
+        span.append(group)
+        rows += size
+        if size >= chunk_rows:
+            yield span
+            span, rows = [], 0
+    if span:
+        yield span
+
+
+def _span_batches(parquet: pq.ParquetFile, name: str, present: list[str], span: list[int], sizes: list[int],
+                  start: int, chunk_rows: int) -> Iterator[tuple[int, pa.RecordBatch | Chunk]]:
+    """The batches of a span of row groups; a span that cannot be read is read group by group, and the rows of a
+    group that cannot be read are refused."""
+    if len(span) > 1:
         try:
-            if index in problems:
-                raise ValueError(problems[index])
-            document, profile = _from_row({column: values[index] for column, values in columns.items()})
+            batches = list(parquet.iter_batches(sum(sizes[g] for g in span), row_groups=span, columns=present))
+        except (OSError, pa.ArrowException):
+            batches = None
+        if batches is not None:
+            for batch in batches:
+                yield start, batch
+                start += batch.num_rows
+            return
+    for group in span:
+        position = start
+        try:
+            for batch in parquet.iter_batches(chunk_rows, row_groups=[group], columns=present):
+                yield position, batch
+                position += batch.num_rows
+        except (OSError, pa.ArrowException) as exc:
+            yield position, _unreadable(Where(name, row=position), f"row group {group} cannot be read: {exc}", position,
+                                        start + sizes[group] - position)
+        start += sizes[group]
+
+
+def json_rows(columns: Mapping[str, pa.Array], problems: Mapping[int, str], name: str, start: int,
+              rows: np.ndarray) -> Chunk:
+    """Rows ``rows`` of a conformed batch (its first row at input position ``start``) read as JSON documents, in order:
+    each a document with its profile, or a refusal. The chunk's positions need not follow each other."""
+    chunk = Chunk(start)
+    if not len(rows):
+        return chunk
+    taken = pa.array(rows)
+    values = {column: array.take(taken).to_pylist() for column, array in columns.items()}
+    for index, row in enumerate(rows.tolist()):
+        where, position = Where(name, row=start + row), start + row
+        try:
+            if row in problems:
+                raise ValueError(problems[row])
+            document, profile = _from_row({column: items[index] for column, items in values.items()})
+            problem = _not_a_submission(document) or _not_a_profile(profile)
         except ValueError as exc:
-            chunk.refuse(where, str(exc))
+            problem = str(exc)
+        if problem:
+            chunk.refusals.append(Refusal(position, where, problem))
             continue
-        chunk.add(where, document, profile)
+        chunk.positions.append(position)
+        chunk.sources.append(where)
+        chunk.documents.append(document)
+        chunk.profiles.append(profile)
     return chunk
 
 
-def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> tuple[dict[str, pa.Array], dict[int, str]]:
+def conform(batch: pa.RecordBatch, schema: pa.Schema) -> tuple[dict[str, pa.Array], dict[int, str]]:
     """The batch's columns as the schema's types (a missing column all null), and the rows that could not be read
     as those types, with why (those rows are null in the columns returned)."""
     columns: dict[str, pa.Array] = {}
@@ -438,9 +560,7 @@ def _measurement_from(typed: Mapping[str, Any] | None) -> Any:
 def _fits(kind: pa.DataType) -> Callable[[Any], bool]:
     """Whether a JSON value is held exactly by a column of type ``kind`` (objects key by key, lists item by item)."""
     if pa.types.is_struct(kind):
-        fields = {kind.field(i).name: _fits(kind.field(i).type) for i in range(kind.num_fields)}
-        return lambda value: isinstance(value, dict) and all(
-            (fits := fields.get(key)) is not None and fits(item) for key, item in value.items())
+        return _struct_fits({kind.field(i).name: kind.field(i).type for i in range(kind.num_fields)})
     if pa.types.is_list(kind):
         item_fits = _fits(kind.value_type)
         return lambda value: isinstance(value, list) and all(item_fits(item) for item in value)
@@ -453,6 +573,32 @@ def _fits(kind: pa.DataType) -> Callable[[Any], bool]:
         return lambda value: type(value) is int and low <= value < high
     return lambda value: (type(value) is int and abs(value) <= MAX_SAFE_INTEGER) or (
         type(value) is float and math.isfinite(value))
+
+
+def _struct_fits(fields: Mapping[str, pa.DataType]) -> Callable[[Any], bool]:
+    """``_fits`` of a struct, its int64, float64, bool and string fields checked in line (a value holds dozens)."""
+    tags = {_COUNT: "count", _NUMBER: "number", _FLAG: "flag", _TEXT: "text"}
+    inline = {name: tags[kind] for name, kind in fields.items() if kind in tags}
+    nested = {name: _fits(kind) for name, kind in fields.items() if name not in inline}
+    low, high, isfinite = -(2**63), 2**63, math.isfinite
+
+    def fits(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return False
+        for key, item in value.items():
+            tag, kind_of = inline.get(key), type(item)
+            if tag is None:
+                fine = key in nested and nested[key](item)
+            elif tag == "count":
+                fine = kind_of is int and low <= item < high
+            elif tag == "number":
+                fine = (kind_of is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER) or (kind_of is float and isfinite(item))
+            else:
+                fine = kind_of is bool if tag == "flag" else isinstance(item, str)
+            if not fine:
+                return False
+        return True
+    return fits
 
 
 _HEADER_FITS = {key: (column, _fits(kind)) for key, (column, kind) in HEADER_COLUMNS.items()}
@@ -642,8 +788,11 @@ def _entity_problems(columns: Mapping[str, pa.Array]) -> list[tuple[np.ndarray, 
     apm_bad[np.asarray(pc.list_parent_indices(apm))[bad_items]] = True
     group = columns["virtual_group"]
     group_ok = pc.or_kleene(pc.is_null(group), pc.greater(pc.utf8_length(group), 0))
-    return [(failing(pc.match_substring_regex(columns["tin"], r"^[0-9]{9}$")), "tin must be 9 digits"),
-            (failing(pc.match_substring_regex(columns["npi"], r"^[0-9]{10}$")), "npi must be 10 digits"),
+    def digits(text: pa.Array, count: int) -> pa.Array:
+        return pc.and_kleene(pc.equal(pc.binary_length(text), count), pc.ascii_is_decimal(text))
+
+    return [(failing(digits(columns["tin"], 9)), "tin must be 9 digits"),
+            (failing(digits(columns["npi"], 10)), "npi must be 10 digits"),
             (failing(group_ok), "virtual_group must be an id or null"),
             (apm_bad, "apm_entities must list ids"),
             (failing(pc.greater_equal(columns["paid_cents"], 0)), "paid_cents must be a whole number of cents, at least 0")]
@@ -652,13 +801,19 @@ def _entity_problems(columns: Mapping[str, pa.Array]) -> list[tuple[np.ndarray, 
 def read_entities(path: str | Path) -> tuple[Entities, list[Refusal]]:
     """The relations of ``entities.parquet`` (``ENTITIES``), and the rows refused with why (rows = good + refused).
     A missing apm_entities or virtual_group column means none."""
+    table, refusals = read_entity_table(path)
+    return _entities_of(table), refusals
+
+
+def read_entity_table(path: str | Path) -> tuple[pa.Table, list[Refusal]]:
+    """``read_entities``'s good rows as an ``ENTITIES`` table, and the refusals."""
     name, parts, refusals = str(path), [], []
     try:
         if not Path(path).is_file():  # a FIFO or device is never opened: a read could block
             raise OSError("not a regular file" if Path(path).exists() else "no such file")
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
-        return _entities_of(ENTITIES.empty_table()), [Refusal(0, Where(name), f"not a readable Parquet file: {exc}")]
+        return ENTITIES.empty_table(), [Refusal(0, Where(name), f"not a readable Parquet file: {exc}")]
     with parquet:
         start = 0
         for group in range(parquet.num_row_groups):
@@ -673,12 +828,12 @@ def read_entities(path: str | Path) -> tuple[Entities, list[Refusal]]:
                 refusals += _unreadable(Where(name, row=position), f"row group {group} cannot be read: {exc}", position,
                                         start + rows - position).refusals
             start += rows
-    return _entities_of(pa.concat_tables(parts) if parts else ENTITIES.empty_table()), refusals
+    return (pa.concat_tables(parts).combine_chunks() if parts else ENTITIES.empty_table()), refusals
 
 
 def _entity_batch(batch: pa.RecordBatch) -> tuple[pa.Table, dict[int, str]]:
     """A batch's good rows as an ``ENTITIES`` table, and why each other row is refused (by row in the batch)."""
-    columns, problems = _conform(batch, ENTITIES)
+    columns, problems = conform(batch, ENTITIES)
     bad = np.zeros(batch.num_rows, dtype=bool)
     bad[list(problems)] = True
     for failed, message in _entity_problems(columns):

@@ -21,6 +21,9 @@ from engine.scoring import columnar
 from engine.scoring.fixed import precision
 from engine.scoring.scope import check_scope, program_of
 
+ENTITY_COLUMNS = {"entity_type": "type", "tin": "tin", "npi": "npi", "entity_id": "entity_id", "program": "program"}
+"""The entity columns of a result row, each with the key of ``Submission.entity()`` it holds."""
+
 
 @dataclass
 class BatchResult:
@@ -58,13 +61,11 @@ def score_many(book: Rulebook, items: Sequence[SubmissionInput],
     order: list[int] = []
     parts: list[dict[str, np.ndarray]] = []
     for program, members in groups.items():
-        outputs = columnar.score_many(book.for_program(program), [entity for _, entity, _, _ in members])
-        weighed = (np.asarray(outputs["weighting"]["table"]) >= 0) & (np.asarray(outputs["weighting"]["row"]) >= 0)
+        stacked = columnar.stack_inputs(book.for_program(program), [entity for _, entity, _, _ in members])
+        columns, weighed = scored_columns(book, program, stacked)
         for (position, entity, source, _), ok in zip(members, weighed.tolist(), strict=True):
-            if not ok:  # the rulebook's tables have no row for what this entity is scored on: never guessed
-                result.refused.append((position, f"{source}: no reweighting table row of {book.display_path} fits "
-                                                 f"the categories this {entity.facts['entity_type']} is scored on"))
-        columns = _columns(outputs, 10**result.digits)
+            if not ok:
+                result.refused.append((position, no_row(book, source, entity.facts["entity_type"])))
         parts.append({name: column[weighed] for name, column in columns.items()})
         kept = [member for member, ok in zip(members, weighed.tolist(), strict=True) if ok]
         order += [position for position, _, _, _ in kept]
@@ -78,6 +79,21 @@ def score_many(book: Rulebook, items: Sequence[SubmissionInput],
         result.entities = [result.entities[i] for i in arrange]
         result.positions = sorted(order)
     return result
+
+
+def scored_columns(book: Rulebook, program: str, stacked: columnar.Stacked) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The result columns of entities stacked for ``program`` (fixed point at the rulebook's precision), and for each
+    whether a reweighting row of the rulebook fits what it is scored on: one that none fits is refused (``no_row``),
+    never guessed."""
+    outputs = columnar.score_stacked(book.for_program(program), stacked)
+    weighed = (np.asarray(outputs["weighting"]["table"]) >= 0) & (np.asarray(outputs["weighting"]["row"]) >= 0)
+    return _columns(outputs, precision(book).one), weighed
+
+
+def no_row(book: Rulebook, source: str, entity_type: str) -> str:
+    """Why an entity no reweighting row fits is refused."""
+    return (f"{source}: no reweighting table row of {book.display_path} fits the categories this {entity_type} is "
+            "scored on")
 
 
 def _columns(outputs: Mapping[str, Any], one: int) -> dict[str, np.ndarray]:

@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -25,7 +26,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from engine.batch import adjust, job, layout
+from engine.batch import adjust, job, layout, typed
 from engine.batch.runner import score_many
 from engine.population import hierarchy as h
 from engine.population import neutrality as n
@@ -36,8 +37,6 @@ from engine.scoring.fixed import precision
 SCORED, REFUSED = "scored", "refused"
 STATUS = pa.schema([("position", pa.int64()), ("status", pa.string()), ("message", pa.string())])
 ORIGIN = "document"  # the file a row's place names: a DataFrame row has none, its position tells it
-_NO_ENTITIES = layout.Entities(*(np.zeros(0, dtype=str),) * 3, np.zeros(1, np.int64), np.zeros(0, dtype=str),
-                               np.zeros(0, np.int64))
 _NO_CANDIDATES = h.Candidates(*(np.zeros(0, np.int64),) * 6)
 
 
@@ -90,37 +89,47 @@ def _score_batch(book: Rulebook, batch: pa.RecordBatch, schema: pa.Schema) -> pa
                                            batch.column("profile").to_pylist(), strict=True):
         _read(chunk, layout.Where(ORIGIN, row=position), document, profile)
     result = score_many(book, chunk.documents, chunk.profiles)
-    table = job.results_table(chunk, result, precision(book).one)
-    messages: list[str | None] = [None] * len(positions)
-    for refusal in chunk.refusals:
+    refusals = chunk.refusals + [layout.Refusal(chunk.positions[index], layout.Where(ORIGIN), message)
+                                 for index, message in result.refused]
+    return _rows(pa.array(positions, pa.int64()), job.results_table(chunk, result, precision(book).one), refusals, schema)
+
+
+def _rows(positions: pa.Array, table: pa.Table, refusals: list[layout.Refusal], schema: pa.Schema) -> pa.RecordBatch:
+    """One output row per input row, in order: ``table``'s results (its ``position``: the row in the batch) and the
+    refusals (by row in the batch), each row given its input position from ``positions``."""
+    size = len(positions)
+    messages: list[str | None] = [None] * size
+    for refusal in refusals:
         messages[refusal.position] = refusal.message
-    for index, message in result.refused:
-        messages[chunk.positions[index]] = message
-    row_of = np.full(len(positions), -1, dtype=np.int64)
+    row_of = np.full(size, -1, dtype=np.int64)
     row_of[table.column("position").to_numpy()] = np.arange(table.num_rows)
     taken = pa.array(row_of, mask=row_of < 0)
-    columns = [pa.array(positions, pa.int64()), pa.array(np.where(row_of >= 0, SCORED, REFUSED), pa.string()),
-               pa.array(messages, pa.string())]
+    columns = [positions, pa.array(np.where(row_of >= 0, SCORED, REFUSED), pa.string()), pa.array(messages, pa.string())]
     for target in list(schema)[len(STATUS):]:
-        columns.append(table.column(target.name).take(taken).combine_chunks() if target.name in table.column_names
-                       else pa.nulls(len(positions), target.type))
+        columns.append(table.column(target.name).take(taken).combine_chunks().cast(target.type)
+                       if target.name in table.column_names and table.num_rows else pa.nulls(size, target.type))
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def result_schema(book: Rulebook) -> pa.Schema:
-    """The rows ``score_frame`` gives: position, status, message, then ``job.results_table``'s entity and result columns
-    (not its ``source``: a row's position tells it), found by scoring a submission with no measurement sets (every
-    rulebook scores one)."""
-    probe = {"entityType": "individual", "taxpayerIdentificationNumber": "0" * 9, "nationalProviderIdentifier": "0" * 10,
-             "performanceYear": book.year, "measurementSets": []}
-    chunk = layout.Chunk(0)
-    chunk.add(layout.Where(ORIGIN), probe, {})
+def _score_layout_batch(book: Rulebook, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """A batch of the population layout's columns scored from its typed columns (rows holding JSON text read as
+    JSON): one output row per input row, in order."""
+    one = precision(book).one
+    scored = typed.score(book, batch, ORIGIN, 0)
+    chunk = layout.json_rows(scored.conformed, scored.problems, ORIGIN, 0, scored.to_json)
     result = score_many(book, chunk.documents, chunk.profiles)
-    if result.refused:
-        raise ValueError(f"{book.display_path}: an empty submission is refused, so the result columns are unknown: "
-                         f"{result.refused[0][1]}")
-    fields = [f for f in job.results_table(chunk, result, precision(book).one).schema if f.name not in ("position", "source")]
-    return pa.schema([*STATUS, *fields])
+    tables = [job.typed_table(scored, ORIGIN, one), job.results_table(chunk, result, one)]
+    refusals = scored.refusals + chunk.refusals + [layout.Refusal(chunk.positions[index], layout.Where(ORIGIN), message)
+                                                   for index, message in result.refused]
+    table = pa.concat_tables([t.select(tables[0].column_names).cast(tables[0].schema) for t in tables if t.num_rows]) \
+        if any(t.num_rows for t in tables) else tables[0]
+    return _rows(batch.column("position"), table, refusals, schema)
+
+
+def result_schema(book: Rulebook) -> pa.Schema:
+    """The rows ``score_frame`` gives: position, status, message, then the entity and result columns of a results file
+    (``job.results_schema``; not its ``source``: a row's position tells it)."""
+    return pa.schema([*STATUS, *(f for f in job.results_schema(book) if f.name not in ("position", "source"))])
 
 
 def score_frame(df: DataFrame, book: Rulebook) -> DataFrame:
@@ -140,6 +149,28 @@ def score_frame(df: DataFrame, book: Rulebook) -> DataFrame:
             yield _score_batch(shared.value, batch, schema)
 
     return rows.mapInArrow(score, from_arrow_schema(schema))
+
+
+def read_layout(spark: SparkSession, path: str | Path) -> DataFrame:
+    """A Parquet file of the population layout (docs/population-layout.md) as a DataFrame of its columns, each row's
+    ``position`` its row in the file."""
+    frame = spark.read.parquet(str(path))
+    return frame.select(F.col("_metadata.row_index").alias("position"),
+                        *[F.col(name) for name in layout.SUBMISSIONS.names if name in frame.columns])
+
+
+def score_layout(df: DataFrame, book: Rulebook) -> DataFrame:
+    """Score a DataFrame of the population layout's columns with a ``position`` (``read_layout``) from its typed
+    columns, batch by batch with ``mapInArrow`` (``engine.batch.typed``; rows holding JSON text read as JSON), the
+    rulebook broadcast: the rows ``score_frame`` gives, as ``mips batch`` scores a Parquet file."""
+    schema = result_schema(book)
+    shared = df.sparkSession.sparkContext.broadcast(book)
+
+    def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield _score_layout_batch(shared.value, batch, schema)
+
+    return df.mapInArrow(score, from_arrow_schema(schema))
 
 
 # ------------------------------------------------------------------------------------------------ adjusting
@@ -247,17 +278,12 @@ def _adjusted(book: Rulebook, factors: n.Factors, batch: pa.RecordBatch, before:
     and the sums of the rows up to the batch's end."""
     p, size = compiled(book).final, batch.num_rows
     covered, score, paid = _covered(batch)
-    people = dataclasses.replace(_NO_ENTITIES, tin=_text(batch, "tin"), npi=_text(batch, "npi"),
-                                 paid_cents=batch.column("paid_cents").to_numpy())
     choice = h.Choice(batch.column("score").to_numpy(), batch.column("kind").to_numpy().astype(np.int8),
                       np.full(size, -1, np.int64), batch.column("step").to_numpy().astype(np.int64),
                       batch.column("candidates").to_numpy(), _NO_CANDIDATES, h.hierarchy_params(book).names)
-    table = adjust.adjustment_table(people, choice, covered, n.apply(p, score, paid, factors, before), precision(book).one)
+    table = adjust.adjustment_table(batch.column("tin"), batch.column("npi"), batch.column("paid_cents").to_numpy(), choice,
+                                    covered, n.apply(p, score, paid, factors, before), precision(book).one)
     return table.add_column(0, "row", batch.column("row")), before + n.partial_sums(p, score, paid)
-
-
-def _text(batch: pa.RecordBatch, name: str) -> np.ndarray:
-    return np.asarray(batch.column(name).to_numpy(zero_copy_only=False), dtype=str)
 
 
 def _apply(book: Rulebook, plan: _Plan, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

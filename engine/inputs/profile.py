@@ -27,7 +27,7 @@ MAX_VALUES = 10_000
 MAX_ITEMS = 500  # of one list or mapping
 MAX_NUMBER_TEXT = 40  # characters of one number as written
 PERCENT_DECIMALS = 4  # of a percent the profile gives; scoring carries 6 (a rulebook's precision), CMS gives at most 4
-_PERCENTS = (("facilityBased", "qualityScore"), ("priorYearQuality", "achievementPercent"))
+PERCENT_FACTS = (("facilityBased", "qualityScore"), ("priorYearQuality", "achievementPercent"))
 
 # Eligibility API fields that carry over to the profile unchanged, and those renamed.
 _SCENARIO_KEYS = ("smallGroupPractitioner", "ruralClinician", "hpsaClinician", "nonPatientFacing",
@@ -190,7 +190,7 @@ def check_profile(doc: Any, name: str = "<profile>") -> dict[str, Any]:
     if problems:
         message, hint, pointer = problems[0]
         raise ProfileError(Location(name, pointer=pointer), brief(message), hint)
-    for parent, key in _PERCENTS:
+    for parent, key in PERCENT_FACTS:
         value = doc.get(parent, {}).get(key)
         if value is not None and Decimal(str(value)) * 10**PERCENT_DECIMALS % 1:
             raise ProfileError(Location(name, pointer=f"/{parent}/{key}"),

@@ -21,6 +21,29 @@ from engine.outputs.charts import distributions_chart, score_histogram
 from engine.population.synthetic import population
 from engine.scoring.pipeline import Result
 
+MAX_POPULATION = 10_000_000  # TIN/NPIs: well above the national MIPS population, within a machine's memory
+
+
+def _whole(low: int, high: int | None = None) -> Any:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"from {low:,} to {high:,}" if high is not None else f"of at least {low:,}"
+            raise argparse.ArgumentTypeError(f"expected a whole number {bound}, not {value:,}")
+        return value
+    return parse
+
+
+def _output_file(text: str) -> str:
+    """An argparse type: a file to write, not an existing folder."""
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; give the path of a file to write")
+    return text
+
 
 def _progress() -> Any:
     """A one-line progress count on a terminal, nothing otherwise."""
@@ -74,7 +97,7 @@ def register(sub: Any) -> None:
     """Add the population commands to the ``mips`` parser."""
     g = sub.add_parser("generate-population", help="write a synthetic population (for tests, examples, benchmarks)")
     g.add_argument("--year", required=True)
-    g.add_argument("--size", type=int, default=10_000, help="TIN/NPIs (default 10000)")
+    g.add_argument("--size", type=_whole(1, MAX_POPULATION), default=10_000, help="TIN/NPIs (default 10000)")
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--form", choices=("parquet", "jsonl", "folder"), default="parquet")
     g.add_argument("-o", "--output", required=True, help="folder to write submissions and entities.parquet into")
@@ -82,16 +105,17 @@ def register(sub: Any) -> None:
     b = sub.add_parser("batch", help="score a population (folder, JSON Lines or Parquet) into a Parquet of results")
     b.add_argument("input")
     b.add_argument("--year", required=True, help="performance year or rulebook folder")
-    b.add_argument("-o", "--output", required=True, help="results Parquet file")
-    b.add_argument("--rejects", help="refused rows, JSON Lines (default: beside the output, .rejects.jsonl)")
-    b.add_argument("--chunk-rows", type=int, default=layout.CHUNK_ROWS)
+    b.add_argument("-o", "--output", type=_output_file, required=True, help="results Parquet file")
+    b.add_argument("--rejects", type=_output_file, help="refused rows, JSON Lines (default: beside the output, .rejects.jsonl)")
+    b.add_argument("--chunk-rows", type=_whole(1), help=f"input rows per chunk (default {job.TYPED_CHUNK_ROWS} from Parquet's "
+                   f"typed columns, else {layout.CHUNK_ROWS}); a rerun after an interruption resumes only with the same")
     b.set_defaults(run=cmd_batch)
     a = sub.add_parser("adjust", help="final score per TIN/NPI (hierarchy) and budget-neutral payment adjustments")
     a.add_argument("results", help="results Parquet of mips batch")
     a.add_argument("--entities", required=True, help="entities.parquet: TIN/NPIs, their groups and paid amounts")
-    a.add_argument("-o", "--output", required=True, help="Payment Adjustment table, Parquet")
+    a.add_argument("-o", "--output", type=_output_file, required=True, help="Payment Adjustment table, Parquet")
     a.add_argument("--year", help="rulebook (default: the one the results were scored with)")
-    a.add_argument("--exceptional-pool", type=int, metavar="DOLLARS",
+    a.add_argument("--exceptional-pool", type=_whole(0), metavar="DOLLARS",
                    help="the exceptional-performance pool (default: the rulebook's payment.exceptional_pool_dollars)")
     a.add_argument("--histogram", help="also draw the final scores with the year's thresholds to this PNG")
     a.set_defaults(run=cmd_adjust)

@@ -228,6 +228,18 @@ def _lexsort(columns: list[np.ndarray]) -> np.ndarray:
     return np.argsort(packed, kind="stable")
 
 
+def grouped_batch(columns: Mapping[str, np.ndarray], entity: np.ndarray, entities: int) -> Batch:
+    """The Batch ``Batch(columns, entity, entities)`` gives for rows already grouped by entity (``entity`` in
+    non-decreasing order), built without reordering (copying) its columns."""
+    if len(entity) > 1 and bool(np.any(entity[1:] < entity[:-1])):
+        raise ValueError("rows are not grouped by entity")
+    batch = Batch({}, np.zeros(0, dtype=np.int64), entities)
+    batch.entity, batch.columns, batch.size = entity, dict(columns), len(entity)
+    bounds = np.searchsorted(entity, np.arange(entities + 1))
+    batch.starts, batch.ends = bounds[:-1], bounds[1:]
+    return batch
+
+
 def stack_rows(parts: Sequence[Mapping[str, Sequence[Any]]], dtypes: Mapping[str, Any]) -> Batch:
     """One Batch from each entity's row columns (the entities in order); ``dtypes`` gives each column's type, or
     (type, width) for a column of tuples, which becomes two-dimensional."""

@@ -27,7 +27,7 @@ COLUMNS = {"measure": str, "row": np.int64, "path": str, "cases": np.int64, "sco
            "score_den": np.int64, "benchmark": bool, "bounds": np.int64, "first": np.int64, "inverse": bool}
 
 
-def _bounds(deciles: Sequence[Decimal], inverse: bool) -> tuple[int, ...]:
+def decile_bounds(deciles: Sequence[Decimal], inverse: bool) -> tuple[int, ...]:
     """The ten decile lower bounds in units of 10**-4; a benchmark of nine starts at decile 2."""
     if any(d * UNIT != int(d * UNIT) or abs(d) > MAXIMUM_COUNT for d in deciles):
         raise ValueError(f"cost benchmark bounds must have at most 4 decimals and be at most {MAXIMUM_COUNT}: {deciles}")
@@ -73,7 +73,7 @@ def cost_rows(book: Rulebook, profile: Mapping[str, Any], issues: list[Issue]) -
         deciles = benchmark.deciles if benchmark else ()
         row = {"measure": measure, "row": len(columns["row"]), "path": path,
                "cases": min(reported["attributedCases"], MOST_CASES), "score_num": units[0],
-               "score_den": units[1], "benchmark": benchmark is not None, "bounds": _bounds(deciles, inverse),
+               "score_den": units[1], "benchmark": benchmark is not None, "bounds": decile_bounds(deciles, inverse),
                "first": 10 - len(deciles) + 1, "inverse": inverse}
         for name in COLUMNS:
             columns[name].append(row[name])

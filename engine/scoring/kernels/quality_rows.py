@@ -30,7 +30,7 @@ def _bounds(deciles: tuple, inverse: bool) -> tuple[int, ...]:
     return tuple([BELOW_EVERY_BOUND if inverse else -BELOW_EVERY_BOUND] * missing + scaled)
 
 
-def _static(book: Rulebook, p: QualityParams, measure_id: str, method: str, meta: dict) -> dict[str, Any]:
+def measure_facts(book: Rulebook, p: QualityParams, measure_id: str, method: str, meta: dict) -> dict[str, Any]:
     """The row values that come from CMS's measure data, the benchmark and the rulebook alone, worked out once per
     (measure, method) and kept with the rulebook."""
     memo: dict[tuple[str, str], dict[str, Any]] = book.memo.setdefault("quality_rows.static", {})
@@ -88,7 +88,7 @@ def quality_rows(book: Rulebook, p: QualityParams, submission: Submission, issue
                                     code="value_invalid", severity="error"))
                 continue
             row = {
-                **_static(book, p, m.measure_id, method, meta), "row": len(columns["row"]), "path": m.path,
+                **measure_facts(book, p, m.measure_id, method, meta), "row": len(columns["row"]), "path": m.path,
                 "ratio": performance.ratio, "rate_num": performance.rate_num, "rate_den": performance.rate_den,
                 "dc_num": max(performance.completeness_floor, 0), "dc_den": 1 if performance.completeness_floor >= 0 else 0,
                 "cases": performance.cases, "end_to_end": performance.end_to_end,
