@@ -106,8 +106,18 @@ def classify(target: Any, case: Case) -> tuple[str, str]:
     return "result", ""
 
 
+def _address_space() -> int:
+    """Bytes of address space this process holds (a forked worker starts with its parent's)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        return 0
+
+
 def _worker(module: str, memory: int, conn: Connection) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    limit = _address_space() + memory  # ``memory`` beyond what the worker inherits, however large its parent is
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     target = importlib.import_module(module)
     while True:
         message = conn.recv()
@@ -157,7 +167,8 @@ def save(kind: str, case: Case) -> Path:
 
 
 def fuzz(module: str, seed: int, count: int, timeout: float = 10.0, memory: int = 2 << 30) -> Report:
-    """Replay the target's corpus, then run ``count`` generated cases; every case ends in one of OUTCOMES."""
+    """Replay the target's corpus, then run ``count`` generated cases; every case ends in one of OUTCOMES. A case may
+    take ``timeout`` seconds and ``memory`` bytes of address space beyond what the worker starts with."""
     target = importlib.import_module(module)
     report = Report(target.KIND)
     worker = _Worker(module, memory)

@@ -161,6 +161,41 @@ def test_html_escapes_a_script_tag_and_a_forged_heading(forged: Path, capsys) ->
     code, out, _ = run(["explain", str(forged), "--format", "html"], capsys)
     assert code == 0 and "<script" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
     assert out.count("<h2>Overview</h2>") == 1 and "<h2>Final score" not in out
+    assert "236\\n## Final score: 100 of 100\\n&lt;script&gt;" in out and "236\n##" not in out
+
+
+@pytest.mark.parametrize("argv,problem", [
+    (["generate-population", "--year", "2020", "--size", "0", "-o", "pop"],
+     "argument --size: expected a whole number from 1 to 10,000,000, not 0"),
+    (["generate-population", "--year", "2020", "--size", "10000001", "-o", "pop"],
+     "argument --size: expected a whole number from 1 to 10,000,000, not 10,000,001"),
+    (["generate-population", "--year", "2020", "--size", "ten", "-o", "pop"],
+     "argument --size: expected a whole number, not 'ten'"),
+    (["batch", "in.parquet", "--year", "2020", "-o", "r.parquet", "--chunk-rows", "-1"],
+     "argument --chunk-rows: expected a whole number of at least 1, not -1"),
+    (["batch", "in.parquet", "--year", "2020", "-o", "."], "argument -o/--output: '.' is a folder; give the path of a "
+                                                             "file to write"),
+    (["adjust", "r.parquet", "--entities", "e.parquet", "-o", "x", "--exceptional-pool", "-5"],
+     "argument --exceptional-pool: expected a whole number of at least 0, not -5"),
+])
+def test_population_commands_refuse_bad_arguments(argv: list[str], problem: str, capsys) -> None:
+    code, out, err = run(argv, capsys)
+    assert (code, out) == (2, "") and err.endswith(f"\nmips: {problem}\n")
+
+
+def test_batch_refuses_an_output_it_cannot_write(tmp_path: Path, capsys) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "in.jsonl").write_text(json.dumps(json.loads(EXAMPLE.read_text())) + "\n")
+    argv = ["batch", str(tmp_path / "in.jsonl"), "--year", "2020", "-o", f"{tmp_path}/file.txt/r.parquet"]
+    assert run(argv, capsys) == (2, "", f"mips: {tmp_path}/file.txt/r.parquet: cannot write the results here: Not a "
+                                        "directory (give -o a file path in a folder you can write)\n")
+
+
+def test_an_unreadable_input_file_is_refused_with_its_name(tmp_path: Path, capsys) -> None:
+    argv = ["batch", str(tmp_path / "missing.parquet"), "--year", "2020", "-o", str(tmp_path / "r.parquet")]
+    assert run(argv, capsys) == (2, "", f"mips: {tmp_path}/missing.parquet: cannot read: no such file or folder (give "
+                                        "a folder of QPP JSON files, a JSON Lines file or a Parquet file)\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("command", ["score", "explain"])
@@ -229,6 +264,6 @@ def test_an_internal_error_has_its_own_exit_code_and_no_traceback(monkeypatch, c
 
 
 def test_a_fuzz_slice_of_command_lines_ends_in_results_and_refusals_only() -> None:
-    report = fuzz("fuzz.targets.cli", seed=2026, count=150)
+    report = fuzz("fuzz.targets.cli", seed=2026, count=60)
     assert report.counts["result"] > 0 and report.counts["refusal"] > 0
     assert not report.failures, "\n".join(f"{outcome}: {where}" for outcome, where, _ in report.failures)

@@ -7,6 +7,10 @@ column holds the interoperability points that ``measures-data.json`` leaves out)
 
 Nothing here is year-specific: the interoperability category name ("pi", formerly "aci") is read
 from the data, and absent fields get documented defaults.
+
+Each source file is read as a bounded regular file (a FIFO, a device or a folder is refused before it is
+opened) and parsed as plain JSON or CSV: finite numbers within ±2**53, UTF-8 text, bounded nesting; every
+refusal names the file and the line or JSON path.
 """
 
 from __future__ import annotations
@@ -20,10 +24,14 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.base.errors import MipsError
+from engine.base.errors import LocatedError, Location, MipsError
+from engine.base.numbers import excerpt, number_problem
+from engine.base.reading import decode, read_bytes
+from engine.inputs.submission import json_path, load_json, plain_problem
 
 FORMAT = 1
 REPOSITORY = "CMSgov/qpp-measures-data"
@@ -36,15 +44,25 @@ RESERVED_KEYS = (*META_KEYS, *CORE_CATEGORIES, "benchmarks")
 _COMMIT_RE = re.compile(r"[0-9a-f]{40}")
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _NULL_CELLS = ("", "null")
+MAX_SOURCE_TEXT = 65_536  # characters of one string or key; CMS's longest measure description has about 7,000
 
 
 class ReferenceImportError(MipsError):
     """A source file is missing or does not have the shape this importer expects."""
 
 
+class SourceFileError(ReferenceImportError, LocatedError):
+    """A source file that is not a bounded regular file of plain UTF-8 JSON or CSV: its file, line or JSON path."""
+
+
 # --- field specifications ------------------------------------------------------------------
 
 _REQUIRED = object()
+
+
+def _shown(text: str) -> str:
+    """A measure ID or name as a message shows it: as it is when short, else a short excerpt."""
+    return text if len(text) <= 40 and text.isprintable() else excerpt(text)
 
 
 def _is_number(value: Any) -> bool:
@@ -156,22 +174,22 @@ class SourceFile:
 
     def text(self, expected: str) -> str:
         """Decode as UTF-8, dropping a byte-order mark if present."""
-        try:
-            return self.content.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ReferenceImportError(
-                f"{self.name}: not UTF-8 text ({exc}); expected {expected}"
-            ) from None
+        return decode(self.content, self.name, SourceFileError, "CMS source file").removeprefix("\ufeff")
 
     def json_array(self, expected: str) -> list[dict[str, Any]]:
-        """Parse the file as a JSON array of objects."""
+        """Parse the file as a JSON array of objects: plain JSON (finite numbers within ±2**53, Unicode text, no key
+        twice), bounded in depth and size."""
         try:
-            data = json.loads(self.text(expected))
+            data = load_json(self.text(expected), self.name, SourceFileError, "CMS source file")
         except json.JSONDecodeError as exc:
             raise ReferenceImportError(
                 f"{self.name}: malformed JSON at line {exc.lineno} column {exc.colno} "
                 f"({exc.msg}); expected {expected}"
             ) from None
+        problem = plain_problem(data, text=MAX_SOURCE_TEXT)
+        if problem:
+            message, parts = problem
+            raise SourceFileError(Location(self.name, pointer=json_path(parts)), f"{message}; expected {expected}")
         if not isinstance(data, list):
             raise ReferenceImportError(
                 f"{self.name}: top level is a JSON {type(data).__name__}; expected {expected}"
@@ -185,23 +203,17 @@ class SourceFile:
 
 
 def _read(source_dir: Path, name: str, expected: str) -> SourceFile:
-    """Read one required input file."""
+    """Read one required input file: a regular file of at most 64 MiB (a FIFO, a device or a folder is refused
+    before it is opened)."""
     path = source_dir / name
-    try:
-        return SourceFile(name, path.read_bytes())
-    except FileNotFoundError:
-        raise ReferenceImportError(
-            f"{name}: file not found in {source_dir}; expected {expected}"
-        ) from None
-    except OSError as exc:
-        raise ReferenceImportError(
-            f"{name}: cannot read ({exc.strerror}); expected {expected}"
-        ) from None
+    if not os.path.lexists(path):
+        raise ReferenceImportError(f"{name}: file not found in {source_dir}; expected {expected}")
+    return SourceFile(name, read_bytes(path, SourceFileError, "CMS source file"))
 
 
 def _read_optional(source_dir: Path, name: str, expected: str) -> SourceFile | None:
-    """Read an input file that may be absent."""
-    if not (source_dir / name).exists():
+    """Read an input file that may be absent (a link to nothing is not absent: it is refused)."""
+    if not os.path.lexists(source_dir / name):
         return None
     return _read(source_dir, name, expected)
 
@@ -215,10 +227,10 @@ def _by_category(records: list[dict[str, Any]], name: str) -> dict[str, dict[str
     for index, record in enumerate(records):
         where = f"{name} item {index}"
         measure_id = _get(record, "measureId", Field("str"), where)
-        category = _get(record, "category", Field("str"), f"{where} ({measure_id})")
+        category = _get(record, "category", Field("str"), f"{where} ({_shown(measure_id)})")
         bucket = grouped.setdefault(category, {})
         if measure_id in bucket:
-            raise ReferenceImportError(f"{name}: duplicate {category} measureId {measure_id!r}")
+            raise ReferenceImportError(f"{name}: duplicate {_shown(category)} measureId {excerpt(measure_id)}")
         bucket[measure_id] = record
     return grouped
 
@@ -229,7 +241,7 @@ def _pi_category(categories: Iterable[str], name: str) -> str:
     if len(extra) != 1 or extra[0] in RESERVED_KEYS:
         raise ReferenceImportError(
             f"{name}: expected exactly one category besides {', '.join(CORE_CATEGORIES)} "
-            f"(the interoperability category, e.g. 'pi'); found {extra or 'none'}"
+            f"(the interoperability category, e.g. 'pi'); found {excerpt(extra) if extra else 'none'}"
         )
     return extra[0]
 
@@ -257,7 +269,7 @@ def _quality(measures: dict[str, dict], name: str) -> dict[str, dict]:
     """Quality measures keyed by measureId."""
     out = {}
     for measure_id, record in measures.items():
-        where = f"{name} quality measure {measure_id}"
+        where = f"{name} quality measure {_shown(measure_id)}"
         entry = _pick(record, QUALITY_FIELDS, where)
         entry["strata"] = _strata_names(record, where)
         out[measure_id] = entry
@@ -266,7 +278,7 @@ def _quality(measures: dict[str, dict], name: str) -> dict[str, dict]:
 
 def _simple(measures: dict[str, dict], fields: dict[str, Field], where: str) -> dict[str, dict]:
     """Records keyed by measureId with only ``fields`` copied."""
-    return {mid: _pick(rec, fields, f"{where} {mid}") for mid, rec in measures.items()}
+    return {mid: _pick(rec, fields, f"{where} {_shown(mid)}") for mid, rec in measures.items()}
 
 
 def _pi(
@@ -277,7 +289,7 @@ def _pi(
         _check_same_ids(set(measures), set(csv_weights), category, name)
     out = {}
     for measure_id, record in measures.items():
-        where = f"{name} {category} measure {measure_id}"
+        where = f"{name} {category} measure {_shown(measure_id)}"
         entry = _pick(record, PI_FIELDS, where)
         entry["exclusion"] = _exclusion_ids(record, where)
         if csv_weights is None:
@@ -294,7 +306,7 @@ def _check_same_ids(json_ids: set[str], csv_ids: set[str], category: str, name: 
         return
     raise ReferenceImportError(
         f"{PI_CSV_FILE}: measureIds differ from the {category!r} entries of {name} "
-        f"(only in CSV: {sorted(csv_ids - json_ids)}; only in JSON: {sorted(json_ids - csv_ids)})"
+        f"(only in CSV: {excerpt(sorted(csv_ids - json_ids))}; only in JSON: {excerpt(sorted(json_ids - csv_ids))})"
     )
 
 
@@ -307,7 +319,10 @@ def _parse_weight(cell: str, where: str) -> int | float | None:
     if cell.lower() in _NULL_CELLS:
         return None
     if not _NUMBER_RE.fullmatch(cell):
-        raise ReferenceImportError(f"{where}: weight {cell!r} is not a number or 'null'")
+        raise ReferenceImportError(f"{where}: weight {excerpt(cell)} is not a number or 'null'")
+    problem = number_problem(Decimal(cell))
+    if problem:
+        raise ReferenceImportError(f"{where}: weight {problem}; expected points such as 10")
     return json.loads(cell)
 
 
@@ -325,7 +340,7 @@ def _csv_weights(source: SourceFile) -> dict[str, int | float | None]:
     weights: dict[str, int | float | None] = {}
     for line, row in enumerate(rows, start=2):
         measure_id = (row["measureId"] or "").strip()
-        where = f"{source.name} row {line} ({measure_id or 'no measureId'})"
+        where = f"{source.name} row {line} ({_shown(measure_id) if measure_id else 'no measureId'})"
         if not measure_id or measure_id in weights:
             raise ReferenceImportError(f"{where}: measureId is empty or repeated")
         weights[measure_id] = _parse_weight(row["weight"] or "", where)
@@ -342,7 +357,7 @@ def _benchmarks(records: list[dict[str, Any]], year: int, name: str) -> dict[str
         where = f"{name} item {index}"
         measure_id = _get(record, "measureId", Field("str"), where)
         method = _get(record, "submissionMethod", Field("str"), where)
-        where = f"{name} benchmark {measure_id}/{method}"
+        where = f"{name} benchmark {_shown(measure_id)}/{_shown(method)}"
         record_year = _get(record, "performanceYear", Field("int"), where)
         if record_year != year:
             raise ReferenceImportError(
@@ -362,12 +377,12 @@ def _check_arguments(source_dir: Path, year: int, version: str, commit: str | No
     """Reject unusable arguments before reading anything."""
     if not source_dir.is_dir():
         raise ReferenceImportError(f"{source_dir}: not a directory of CMS source files")
-    if isinstance(year, bool) or not isinstance(year, int):
-        raise ReferenceImportError(f"year must be an integer, got {year!r}")
-    if not isinstance(version, str) or not version.strip():
-        raise ReferenceImportError("version must be a non-empty string such as 'v11.1.0'")
-    if commit is not None and not _COMMIT_RE.fullmatch(commit):
-        raise ReferenceImportError(f"commit must be 40 lowercase hex digits, got {commit!r}")
+    if isinstance(year, bool) or not isinstance(year, int) or not 1000 <= year <= 9999:
+        raise ReferenceImportError(f"year must be a four-digit integer, got {excerpt(year)}")
+    if not isinstance(version, str) or not version.strip() or len(version) > 100 or not version.isprintable():
+        raise ReferenceImportError(f"version must be a short line of text such as 'v11.1.0', got {excerpt(version)}")
+    if commit is not None and not (isinstance(commit, str) and _COMMIT_RE.fullmatch(commit)):
+        raise ReferenceImportError(f"commit must be 40 lowercase hex digits, got {excerpt(commit)}")
 
 
 def import_year(source_dir: Path, year: int, version: str, commit: str | None) -> dict:

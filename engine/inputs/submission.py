@@ -133,9 +133,9 @@ class _Refused(Exception):
         self.parts: list[str | int] = []
 
 
-def _text(value: str, what: str) -> None:
-    if len(value) > MAX_TEXT:
-        raise _Refused(f"a {what} of {len(value):,} characters; at most {MAX_TEXT:,} are read")
+def _text(value: str, what: str, longest: int) -> None:
+    if len(value) > longest:
+        raise _Refused(f"a {what} of {len(value):,} characters; at most {longest:,} are read")
     if not value.isascii():
         try:
             value.encode("utf-8")
@@ -144,9 +144,9 @@ def _text(value: str, what: str) -> None:
                            "(a lone surrogate)") from None
 
 
-def _scalar(value: Any) -> None:
+def _scalar(value: Any, longest: int) -> None:
     if isinstance(value, str):
-        _text(value, "string")
+        _text(value, "string", longest)
     elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         problem = number_problem(value)
         if problem:
@@ -158,25 +158,25 @@ def _scalar(value: Any) -> None:
                        "null, a list or an object)")
 
 
-def _key(key: Any) -> None:
+def _key(key: Any, longest: int) -> None:
     if not isinstance(key, str):
         raise _Refused(f"the key {excerpt(key)} is not text")
-    _text(key, "key")
+    _text(key, "key", longest)
 
 
 class _Walk:
     """A depth-first check that a document is bounded plain JSON, counting its values against a budget (a document
     given to the Python API may share one list many times over, so its size is measured as it is walked)."""
 
-    def __init__(self, most: int, longest: int):
-        self.left, self.most, self.longest = most, most, longest
+    def __init__(self, most: int, longest: int, text: int):
+        self.left, self.most, self.longest, self.text = most, most, longest, text
 
     def scan(self, value: Any, depth: int) -> None:
         self.left -= 1
         if self.left < 0:
             raise _Refused(f"more than {self.most:,} values; at most that many are read")
         if not isinstance(value, dict | list):
-            _scalar(value)
+            _scalar(value, self.text)
             return
         if depth >= MAX_DEPTH:
             raise _Refused(f"values nest more than {MAX_DEPTH} levels deep")
@@ -184,7 +184,7 @@ class _Walk:
             raise _Refused(f"{len(value):,} items; at most {self.longest:,} are read here")
         for key, item in value.items() if isinstance(value, dict) else enumerate(value):
             if isinstance(value, dict):
-                _key(key)
+                _key(key, self.text)
             try:
                 self.scan(item, depth + 1)
             except _Refused as refused:
@@ -192,24 +192,27 @@ class _Walk:
                 raise
 
 
-def plain_problem(doc: Any, most: int = MAX_VALUES, longest: int = MAX_VALUES) -> tuple[str, list[str | int]] | None:
+def plain_problem(doc: Any, most: int = MAX_VALUES, longest: int = MAX_VALUES,
+                  text: int = MAX_TEXT) -> tuple[str, list[str | int]] | None:
     """Why ``doc`` is not bounded plain JSON (at most ``most`` values, none a list or object of more than ``longest``
-    items), with the keys and indexes leading to the first bad value; None when it is plain."""
+    items, no string or key of more than ``text`` characters), with the keys and indexes leading to the first bad
+    value; None when it is plain."""
     try:
-        _Walk(most, longest).scan(doc, 0)
+        _Walk(most, longest, text).scan(doc, 0)
     except _Refused as refused:
         return refused.message, refused.parts[::-1]
     return None
 
 
-def _path(parts: list[str | int]) -> str:
+def json_path(parts: list[str | int]) -> str:
+    """Keys and indexes as a JSON path: ``$.measurementSets[0].measurements``."""
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p if len(p) <= 40 else excerpt(p)}" for p in parts)
 
 
 _JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
-def _check_nesting(text: str, name: str) -> None:
+def _check_nesting(text: str, name: str, error: type[LocatedError], what: str) -> None:
     """Refuse JSON text that nests deeper than MAX_DEPTH, at the line and column where it does, before parsing."""
     depth = 0
     for token in _JSON_TOKEN.finditer(text):
@@ -219,8 +222,8 @@ def _check_nesting(text: str, name: str) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 line = text.count("\n", 0, start) + 1
-                raise SubmissionError(Location(name, line, start - text.rfind("\n", 0, start)),
-                                      f"not a submission: values nest more than {MAX_DEPTH} levels deep")
+                raise error(Location(name, line, start - text.rfind("\n", 0, start)),
+                            f"not a {what}: values nest more than {MAX_DEPTH} levels deep")
         elif bracket != '"':
             depth -= 1
 
@@ -237,23 +240,30 @@ def _float(text: str) -> float | Decimal:
     return number if math.isfinite(number) else Decimal(text)
 
 
-def parse_json(text: str, name: str) -> Any:
-    """JSON text as plain data (a leading byte order mark is ignored); SubmissionError where it is not JSON, nests
-    too deep or gives one key twice in an object."""
+def load_json(text: str, name: str, error: type[LocatedError], what: str) -> Any:
+    """JSON text as data (a leading byte order mark is ignored; a number beyond a float stays Decimal, for
+    ``plain_problem`` to refuse at its path); ``error`` where it nests too deep or gives one key twice in an object,
+    ``json.JSONDecodeError`` where it is not JSON."""
     text = text.removeprefix("\ufeff")
-    _check_nesting(text, name)
+    _check_nesting(text, name, error, what)
 
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        found = dict(pairs)
-        if len(found) < len(pairs):
-            keys = [key for key, _ in pairs]
-            twice = next(key for key in keys if keys.count(key) > 1)
-            raise SubmissionError(Location(name), f"the key {excerpt(twice)} appears twice in one object",
-                                  "JSON readers differ on which one counts: keep one")
+        found: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in found:
+                raise error(Location(name), f"the key {excerpt(key)} appears twice in one object",
+                            "JSON readers differ on which one counts: keep one")
+            found[key] = value
         return found
 
+    return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=Decimal, object_pairs_hook=unique)
+
+
+def parse_json(text: str, name: str) -> Any:
+    """JSON text as data, as ``load_json`` reads it; SubmissionError where it is not JSON, nests too deep or gives one
+    key twice in an object."""
     try:
-        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=Decimal, object_pairs_hook=unique)
+        return load_json(text, name, SubmissionError, "submission")
     except json.JSONDecodeError as exc:
         raise SubmissionError(Location(name, exc.lineno, exc.colno), f"not valid JSON: {exc.msg}") from None
 
@@ -324,7 +334,7 @@ def _header(doc: Any, name: str) -> tuple[dict, str, list[tuple[str, str | None,
     problem = plain_problem(doc)
     if problem:
         message, parts = problem
-        raise SubmissionError(Location(name, pointer=_path(parts)), f"not a submission: {message}")
+        raise SubmissionError(Location(name, pointer=json_path(parts)), f"not a submission: {message}")
     body, prefix = _unwrap(doc, name)
     sets = body.get("measurementSets")
     if isinstance(sets, list) and len(sets) > MAX_SETS:

@@ -25,8 +25,8 @@ from engine.inputs.profile import check_profile, load_profile
 from engine.interfaces import population_cli, review_cli
 from engine.interfaces.api import load, score
 from engine.outputs.escaping import one_line
-from engine.outputs.formatting import signed_percent
 from engine.outputs.feedback import render
+from engine.outputs.formatting import signed_percent
 from engine.rules.loader import load_rulebook
 from engine.rules.overrides import parse_override
 from engine.scoring.pipeline import Result
@@ -324,6 +324,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mips: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file that cannot be read or written (a missing folder, no permission, a full disk)
+        if exc.filename is None:
+            return _internal_error(exc)
+        print(f"mips: {one_line(exc.filename)}: {one_line(exc.strerror or exc)}", file=sys.stderr)
+        return EXIT_INPUT
     except Exception as exc:  # noqa: BLE001 - every other exception is a bug, reported as one
         return _internal_error(exc)
 

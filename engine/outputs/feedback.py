@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from engine.base.locations import reports_dir
 from engine.outputs import formatting, svg
-from engine.outputs.escaping import for_format, line_start
+from engine.outputs.escaping import for_format, line_start, one_line
 from engine.outputs.view import build
 from engine.outputs.view_model import Report
 from engine.rules.loader import load_rulebook
@@ -103,9 +103,15 @@ def _environment(fmt: str) -> SandboxedEnvironment:
 
 def _html() -> SandboxedEnvironment:
     environment = _Sandbox(loader=FileSystemLoader(str(reports_dir())), undefined=StrictUndefined,
-                           autoescape=True, trim_blocks=True, lstrip_blocks=True)
+                           autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=_html_text)
     environment.filters.update(contributions_svg=svg.contributions, deciles_svg=svg.deciles, curve_svg=svg.curve)
     return environment
+
+
+def _html_text(value: Any) -> Any:
+    """A printed string with its control and direction-changing characters shown as escapes (autoescaping then
+    handles the markup characters)."""
+    return one_line(value) if isinstance(value, str) and not hasattr(value, "__html__") else value
 
 
 def _plain(fmt: str) -> SandboxedEnvironment:

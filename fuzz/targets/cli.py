@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import yaml
+
 from engine.base.errors import MipsError
 from engine.interfaces.cli import EXIT_INTERNAL, main
 from fuzz.harness import Case
@@ -149,7 +151,7 @@ def _scoring(rng: random.Random, files: dict[str, Any], fifos: list[str]) -> tup
     argv += _profile_options(rng, files) + _sets(rng)
     if rng.random() < 0.15:
         argv += ["--as-of", rng.choice(AS_OF)]
-    formats = ["text", "json", "md"] if command == "score" else ["text", "md"]
+    formats = ["text", "json", "md"] if command == "score" else ["text", "md", "html"]
     if rng.random() < 0.8:
         argv += ["--format", rng.choice(formats) if rng.random() < 0.95 else rng.choice(["html", "xml", ""])]
     return command, argv
@@ -179,7 +181,7 @@ def _plausible(rng: random.Random, files: dict[str, Any], fifos: list[str]) -> t
         argv += ["--profile", PROFILE]
     if rng.random() < 0.3:
         argv += ["--fact", rng.choice(FACTS[:2]), "--set", rng.choice(SETS[:2])]
-    formats = ["text", "md"] if command == "explain" else ["text", "json", "md"]
+    formats = ["text", "md", "html"] if command == "explain" else ["text", "json", "md"]
     return command, argv + ["--format", rng.choice(formats)]
 
 
@@ -254,6 +256,9 @@ def _import(rng: random.Random, files: dict[str, Any], fifos: list[str]) -> tupl
     source = rng.choice(["@/cms", "@/cms", "@/", "@/missing", "@/file.txt", "/etc"])
     if source == "@/cms" and rng.random() < 0.6:
         files["$cms"] = True
+        if rng.random() < 0.3:  # one source file replaced by what must not be read
+            name = rng.choice(["measures-data.json", "2020.json", "pi-measures.csv"])
+            files["$special"] = {f"cms/{name}": rng.choice(["fifo", "zero", "folder", "huge", "dangling"])}
     elif source == "@/cms":
         for name in rng.sample(["measures-data.json", "benchmarks.json", "pi-measures.csv", "2020.json"], rng.randint(0, 4)):
             files[f"cms/{name}"] = rng.choice(["[]", "{}", "[1]", "not json", "[{\"measureId\": 1}]", "", "a,b\n1,2\n"])
@@ -273,8 +278,106 @@ def _junk(rng: random.Random, files: dict[str, Any], fifos: list[str]) -> tuple[
     return "junk", [rng.choice(pool) for _ in range(rng.randint(0, 5))]
 
 
+REVIEW = "%/tests/review/2020-individual-quality-ia-pi.json"
+SCORE_RESPONSE = "%/tests/review/cms-2017-example-score-response.json"
+FIGURES: dict[str, Any] = {
+    "performance_year": 2020, "entity": {"tin": "000000301", "npi": "1000000301"}, "final_score": 42.29,
+    "categories": {"quality": {"score": 14.1667, "weight": 55, "points": 7.79, "measures": {"236": 8.5}},
+                   "cost": {"weight": 0}, "ia": {"score": 50, "weight": 15, "points": 7.5, "measures": {"IA_PSPA_6": 20}},
+                   "pi": {"score": 90, "weight": 30, "points": 27, "measures": {"PI_EP_1": 10, "PI_PEA_1": 30}}},
+    "complex_patient_bonus": 0, "payment": {"adjustment": -0.54, "exceptional": 0, "total": -0.54},
+}
+ODD: list[Any] = [None, True, -1, 0, 1e308, 10**30, "", "x" * 5000, [], {}, [1, "a"], {"a": {"b": 1}}, "2020",
+                  *HOSTILE[:4], 42.123456789, -0.0]
+
+
+def _paths_of(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    children = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else []
+    for key, value in children:
+        found += _paths_of(value, (*prefix, key))
+    return found
+
+
+def _figures_text(rng: random.Random) -> str | bytes:
+    """CMS's figures for the review sample, changed one way (a value, a key, the text), as YAML or JSON."""
+    doc = json.loads(json.dumps(FIGURES))
+    for _ in range(rng.randint(0, 3)):
+        path = rng.choice(_paths_of(doc)[1:])
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        how = rng.random()
+        if how < 0.6:
+            parent[path[-1]] = rng.choice(ODD)
+        elif how < 0.8 and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif isinstance(parent, dict):
+            parent[rng.choice(["zzz", "qualiti", "236", "", "final score"])] = rng.choice(ODD)
+    text = json.dumps(doc) if rng.random() < 0.5 else yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    roll = rng.random()
+    if roll < 0.1:
+        return text.replace("42.29", rng.choice([".nan", "NaN", "1e400", "9" * 5000, "-.inf", "0x2A", "42,29"]), 1)
+    if roll < 0.2:
+        return text[: rng.randrange(len(text) + 1)]
+    if roll < 0.25:
+        return text.encode() + rng.choice([b"\xff", b"\xc3\x28"])
+    if roll < 0.35:
+        return rng.choice(["a: &a [*a]\n", "final_score: !!python/object/apply:os.getcwd []\n", "[" * 5000,
+                           "a: &a ['x','x','x','x','x','x','x','x','x']\n" + "".join(
+                               f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
+                               for i in range(8)), "{final_score: 42.29, final_score: 40}\n", ""])
+    return text
+
+
+def _review(rng: random.Random, files: dict[str, Any], fifos: list[str]) -> tuple[str, list[str]]:
+    """``review`` of the review sample (or another submission) against CMS figures that are hostile one way, or
+    against CMS's 2017 score response."""
+    submission = REVIEW if rng.random() < 0.7 else _submission(rng, files, fifos)
+    roll = rng.random()
+    if roll < 0.1:
+        cms = SCORE_RESPONSE
+        submission = "%/tests/review/cms-2017-example-submission.json" if rng.random() < 0.7 else submission
+    elif roll < 0.15:
+        cms = rng.choice(["@/missing.yaml", "@/", "/dev/zero", "/etc/passwd", "@/file.txt", SAMPLES[0]])
+    elif roll < 0.17:
+        fifos.append("fifo")
+        cms = "@/fifo"
+    else:
+        name = f"feedback.{rng.choice(['yaml', 'json', 'txt'])}"
+        files[name] = _figures_text(rng)
+        cms = f"@/{name}"
+    argv = ["review", submission, "--cms", cms, *_profile_options(rng, files)]
+    if rng.random() < 0.3:
+        argv += ["--year", _year(rng)]
+    return "review", argv + ["--format", rng.choice(["text", "md", "json"])]
+
+
+def _population(rng: random.Random, files: dict[str, Any], fifos: list[str]) -> tuple[str, list[str]]:
+    """``batch`` over a JSON Lines file of samples and garbage lines (or a source that is none); ``explain --row`` or
+    ``adjust`` over a file that is not a results Parquet."""
+    roll = rng.random()
+    if roll < 0.7:
+        lines = []
+        for _ in range(rng.randint(0, 6)):
+            text = _repository_file(rng.choice(SAMPLES)).read_text(encoding="utf-8")
+            pick = rng.random()
+            lines.append(json.dumps(json.loads(text)) if pick < 0.5 else rng.choice(
+                ["", "{", "[]", "null", '"x"', "NaN", "[" * 5000, '{"performanceYear": 1e400}', "\ufeff{}",
+                 '{"a": 1, "a": 2}']))
+        files["in.jsonl"] = "\n".join(lines) + ("\n" if rng.random() < 0.8 else "")
+        source = "@/in.jsonl" if rng.random() < 0.9 else rng.choice(["@/", "/dev/null", "@/missing.jsonl", "@/file.txt"])
+        return "batch", ["batch", source, "--year", _year(rng, 0.2), "-o", "@/out.parquet"]
+    files["results.parquet"] = rng.choice([b"", b"PAR1", rng.randbytes(300), b"PAR1" + rng.randbytes(100) + b"PAR1",
+                                           "{}\n"])
+    if roll < 0.85:
+        return "explain --row", ["explain", "--row", rng.choice(["0", "-1", "99", "x", "9" * 30]), "@/results.parquet"]
+    return "adjust", ["adjust", "@/results.parquet", "--entities", rng.choice(["@/results.parquet", "@/missing"]), "-o",
+                      "@/adjusted.parquet"]
+
+
 MAKERS = [(_plausible, 25), (_scoring, 30), (_compare, 8), (_diff, 6), (_validate, 6), (_new_year, 15), (_import, 4),
-          (_junk, 6)]
+          (_review, 8), (_population, 3), (_junk, 6)]
 
 
 def case(seed: int, index: int) -> Case:
@@ -288,6 +391,7 @@ def case(seed: int, index: int) -> Case:
 
 def _lay_out(folder: Path, payload: dict[str, Any]) -> None:
     files = dict(payload["files"])
+    specials = files.pop("$special", {})
     if files.pop("$cms", False):
         from tests.test_importer import build_source
 
@@ -313,6 +417,25 @@ def _lay_out(folder: Path, payload: dict[str, Any]) -> None:
             path.write_text(content, encoding="utf-8", errors="surrogatepass")
     for name in payload["fifos"]:
         os.mkfifo(folder / name)
+    for name, what in specials.items():
+        _special(folder / name, what)
+
+
+def _special(path: Path, what: str) -> None:
+    """Replace a laid-out file by a FIFO, a link to /dev/zero or to nothing, a folder, or a sparse file of 64 MiB
+    and one byte (one byte over what the engine reads; nothing is written)."""
+    path.unlink()
+    if what == "fifo":
+        os.mkfifo(path)
+    elif what == "zero":
+        path.symlink_to("/dev/zero")
+    elif what == "dangling":
+        path.symlink_to(path.parent / "nowhere")
+    elif what == "folder":
+        path.mkdir()
+    else:
+        with open(path, "wb") as handle:
+            handle.truncate((64 << 20) + 1)
 
 
 class Refused(MipsError):
@@ -341,10 +464,13 @@ def _no_constant(name: str) -> None:
 
 
 def _check_output(argv: list[str], out: str) -> None:
-    """A result keeps its promises: valid, finite JSON for ``--format json``; otherwise no control character, and
-    in Markdown no raw HTML."""
+    """A result keeps its promises: valid, finite JSON for ``--format json``; HTML without a script; otherwise no
+    control character, and in Markdown no raw HTML."""
     if _option(argv, "--format") == "json":
         json.loads(out, parse_constant=_no_constant)
+    elif _option(argv, "--format") == "html":
+        if re.search(r"<script", out, re.IGNORECASE):
+            raise Crashed(f"HTML output carries a script: {out[:200]!r}")
     elif re.search(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u202e]", out):
         raise Crashed(f"output carries a control character: {out[:200]!r}")
     elif _option(argv, "--format") == "md" and re.search(r"<[a-zA-Z/!]", out):

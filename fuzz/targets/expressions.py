@@ -189,8 +189,14 @@ def file_values(year: int, stem: str) -> tuple[tuple[str, Any], ...]:
                  if a.startswith(f"{stem}.") and a.count(".") == 1)
 
 
-def _inputs(kind: str) -> dict[str, Kind]:
-    return dict(INPUT_SETS["complex_patient" if kind == "formula" else "eligibility"])
+@cache
+def _inputs(year: int, address: str) -> dict[str, Kind]:
+    """The inputs the rule at ``address`` declares (its node's ``inputs``: a set of ``engine.rules.names``); a bare
+    ``applies_when`` condition reads the eligibility inputs, as the loader compiles it."""
+    doc = yaml.load(original(year, f"{address.split('.')[0]}.yaml"), Loader=yaml.CSafeLoader)
+    parent, last = _node(doc, address)
+    target = next(i for i in parent if i.get("id") == last) if isinstance(parent, list) else parent[last]
+    return dict(INPUT_SETS[target["inputs"] if isinstance(target, dict) else "eligibility"])
 
 
 class _Trees:
@@ -276,7 +282,7 @@ def _sandbox(rng: random.Random, index: int) -> Case:
 
 def _tree(rng: random.Random, index: int) -> Case:
     year, address, kind = _pick_rule(rng)
-    trees = _Trees(rng, _inputs(kind), file_values(year, address.split(".")[0]))
+    trees = _Trees(rng, _inputs(year, address), file_values(year, address.split(".")[0]))
     depth = rng.choice([1, 2, 3, 4, 6])
     wanted = kind if rng.random() < 0.9 else rng.choice(["formula", "condition"])
     text = trees.number(depth) if wanted == "formula" else trees.condition(depth)
@@ -289,7 +295,7 @@ def _zeroed(rng: random.Random, index: int) -> Case:
     year, address, kind = _pick_rule(rng)
     stem = address.split(".")[0]
     numbers = [n for n, v in file_values(year, stem) if isinstance(v, int | float) and not isinstance(v, bool)]
-    trees = _Trees(rng, _inputs(kind), file_values(year, stem))
+    trees = _Trees(rng, _inputs(year, address), file_values(year, stem))
     if not numbers:
         return _tree(rng, index)
     name = rng.choice(numbers)
@@ -323,12 +329,18 @@ def case(seed: int, index: int) -> Case:
 
 # -- running a case ----------------------------------------------------------------------------------------------
 
-def _set_in_file(doc: Any, address: str, text: str) -> None:
-    """Write ``text`` as the expression at ``address`` of a rule file's data."""
+def _node(doc: Any, address: str) -> tuple[Any, str]:
+    """The mapping or list holding the rule at ``address`` in its file's data, and the rule's key or id there."""
     *parts, last = address.split(".")[1:]
     node = doc
     for part in parts:
         node = next(i for i in node if i.get("id") == part) if isinstance(node, list) else node[part]
+    return node, last
+
+
+def _set_in_file(doc: Any, address: str, text: str) -> None:
+    """Write ``text`` as the expression at ``address`` of a rule file's data."""
+    node, last = _node(doc, address)
     target = next(i for i in node if i.get("id") == last) if isinstance(node, list) else node[last]
     if isinstance(target, dict):
         target["formula" if "formula" in target else "when"] = text
