@@ -45,3 +45,23 @@ def test_a_submission_the_reweighting_tables_have_no_row_for_is_refused_not_gues
     assert [position for position, _ in result.refused] == [1]
     assert "no reweighting table row" in result.refused[0][1]
     assert len(result.columns["final_score"]) == 5 and len(result.sources) == 5
+
+
+def test_a_completeness_beyond_int64_is_held_alike_in_a_batch_and_explained() -> None:
+    """A non-proportion measure with 3 x 10**9 cases reported of a denominator of 0.0001: completeness 3 x 10**15 %
+    does not fit a column of int64 (in units of 10**-4 %), so its whole part is held at 2**62 // 10**6 % on both
+    paths; 150 of 200 stays 75 % (750,000 units)."""
+    from engine.inputs.measurements import _completeness_floor
+
+    assert _completeness_floor(150 * 10**4, 200 * 10**4) == 750_000
+    assert _completeness_floor(3 * 10**13, 1) == 4_611_686_018_427 * 10**6
+    pairs = submissions(2020, 80, seed=4)
+    index, value = next((i, m["value"]) for i, (document, _) in enumerate(pairs)
+                        for s in document["measurementSets"] for m in s["measurements"]
+                        if isinstance(m["value"], dict) and "numerator" in m["value"])
+    value.update(denominator=0.0001, observationInstances=1e9, denominatorException=1e9, numeratorExclusion=1e9)
+    book = load(2020)
+    result = score_many([d for d, _ in pairs], book, [p for _, p in pairs])
+    assert result.refused == []
+    explained = score(pairs[index][0], book, profile=pairs[index][1])
+    assert result.decimal("final_score")[index] == Decimal(str(explained.final_score))

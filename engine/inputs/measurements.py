@@ -17,6 +17,8 @@ from engine.base.numbers import excerpt
 
 UNIT = 10**4  # rates, completeness and case counts are carried in units of 10**-4
 MAXIMUM_COUNT = 10**9
+PERCENT = 100 * UNIT  # 100 % in units of 10**-4 %
+MOST_COMPLETENESS = 2**62  # a completeness (units of 10**-4 %) beyond every threshold is held near this, within int64
 _SINGLE = ("performanceMet", "performanceNotMet", "eligiblePopulationExclusion", "eligiblePopulationException",
            "eligiblePopulation")
 _RATIO = ("numerator", "denominator", "observationInstances", "denominatorException", "numeratorExclusion")
@@ -84,7 +86,12 @@ def _single(value: dict) -> dict[str, int]:
 
 
 def _completeness_floor(reported: int, population: int) -> int:
-    return 100 * UNIT * reported // population if population else -1
+    """floor(100 % x reported / population) in units of 10**-4 %, -1 without a population; its whole part held at
+    MOST_COMPLETENESS // PERCENT (far beyond every threshold) so that it fits a column of int64."""
+    if not population:
+        return -1
+    whole, rest = divmod(reported, population)
+    return min(whole, MOST_COMPLETENESS // PERCENT) * PERCENT + rest * PERCENT // population
 
 
 def _proportion(counts: dict[str, int], end_to_end: bool, detail: dict[str, Any], cases: int | None = None,

@@ -16,11 +16,10 @@ from engine.batch.typed import decimals
 from engine.batch.typed import lookups as lk
 from engine.batch.typed.checks import first_in
 from engine.batch.typed.levels import Levels, codes, flags, floats, ints, lengths, nested, nulls, numbered
-from engine.inputs.measurements import MAXIMUM_COUNT, UNIT
+from engine.inputs.measurements import MAXIMUM_COUNT, MOST_COMPLETENESS, PERCENT, UNIT
 from engine.scoring.frame import Batch, grouped_batch
 from engine.scoring.kernels.quality import QualityParams
 
-PERCENT = 100 * UNIT  # 100 % in units of 10**-4 %
 SINGLE_COUNTS = ("performanceMet", "performanceNotMet", "eligiblePopulationExclusion", "eligiblePopulationException",
                  "eligiblePopulation")  # the last is the population the others are part of
 REQUIRED_COUNTS = ("performanceMet", "eligiblePopulation")
@@ -29,7 +28,6 @@ REQUIRED_RATIO = ("numerator", "denominator")
 RATIO_DECIMALS = 4
 OVERALL_STRATUM = "overall"
 NO_NAME = "None"  # a stratum without a name is compared as ``str(None)``
-MOST_COMPLETENESS = 2**62  # a completeness (units of 10**-4 %) beyond every threshold is held at this, within int64
 READ = ("measure_order", "method", "measure_type", "high_priority", "inverse", "first_year", "bounds", "benchmark",
         "topped_out", "suppressed", "reduce_when")  # the data's row values the kernel reads (the measure ID it does not)
 EXACT_DENOMINATOR = MAXIMUM_COUNT  # a simple average of rates stays exact while its denominator is at most this ...
