@@ -23,7 +23,8 @@ def _points(rate: D, deciles: tuple[D, ...], inverse: bool = False) -> dict[str,
     row = {"dc_num": 100 * quality.UNIT, "dc_den": 1, "rate_num": int(rate * quality.UNIT), "rate_den": 1,
            "bounds": _bounds(deciles, inverse), "inverse": inverse, "ratio": False, "first_year": 0,
            "topped_out": False, "method": "registry", "benchmark": True, "cases": 100 * quality.UNIT,
-           "small_practice": False, "suppressed": False}
+           "small_practice": False, "suppressed": False, "cap_exempt": False, "method_excluded": False,
+           "below_method_points": -1}
     out = quality.measure_points(ScalarOps, row, PARAMS)
     return {"decile": out["decile"], "points": PARAMS.precision.decimal(out["points"])}
 

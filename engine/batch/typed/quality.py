@@ -28,8 +28,9 @@ REQUIRED_RATIO = ("numerator", "denominator")
 RATIO_DECIMALS = 4
 OVERALL_STRATUM = "overall"
 NO_NAME = "None"  # a stratum without a name is compared as ``str(None)``
-READ = ("measure_order", "method", "measure_type", "high_priority", "inverse", "first_year", "bounds", "benchmark",
-        "topped_out", "suppressed", "reduce_when")  # the data's row values the kernel reads (the measure ID it does not)
+READ = ("measure_order", "high_priority", "inverse", "first_year", "bounds", "benchmark", "topped_out", "suppressed",
+        "reduce_when", "cap_exempt", "method_excluded", "bonus_excluded", "e2e_excluded", "outcome_type",
+        "required_type", "below_method_points")  # the data's row values the kernel reads (not the measure ID or method)
 EXACT_DENOMINATOR = MAXIMUM_COUNT  # a simple average of rates stays exact while its denominator is at most this ...
 ROUNDED_DENOMINATOR = 10**9  # ... else it is rounded half up to this denominator
 

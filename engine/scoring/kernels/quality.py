@@ -147,13 +147,13 @@ def measure_points(xp: Any, r: dict[str, Any], p: QualityParams) -> dict[str, An
     new_floor = xp.where(r["first_year"] > 0, _lookup(xp, p.new_floors, years), -1)
     has_new_floor = new_floor >= 0
     capped_table = xp.where(has_new_floor, xp.maximum(interpolated, new_floor), interpolated)
-    cap_applies = r["topped_out"] & xp.not_(xp.isin(r["method"], p.cap_exempt)) if p.cap is not None else r["topped_out"] & False
+    cap_applies = r["topped_out"] & xp.not_(r["cap_exempt"]) if p.cap is not None else r["topped_out"] & False
     benchmarked = xp.where(cap_applies, xp.minimum(capped_table, p.cap if p.cap is not None else 0), capped_table)
     why = xp.where(xp.not_(r["benchmark"]), NO_BENCHMARK_DATA,
                    xp.where(r["cases"] < p.case_minimum, BELOW_CASE_MINIMUM, xp.where(has_rate, HAS_BENCHMARK, NO_RATE)))
     no_benchmark = xp.where(has_new_floor, new_floor, p.no_benchmark)
-    excluded = (why != HAS_BENCHMARK) & xp.isin(r["method"], p.excluded_methods)
-    below = _below_completeness(xp, p, r["method"], r["small_practice"])
+    excluded = (why != HAS_BENCHMARK) & r["method_excluded"]
+    below = _below_completeness(xp, p, r["below_method_points"], r["small_practice"])
     points = xp.where(xp.not_(completeness_met), below, xp.where(why != HAS_BENCHMARK, no_benchmark, benchmarked))
     status = xp.where(r["suppressed"], SUPPRESSED, xp.where(completeness_met & excluded, EXCLUDED, SCORED))
     kind = xp.where(xp.not_(completeness_met), COMPLETENESS_NOT_MET, xp.where(why != HAS_BENCHMARK, NO_BENCHMARK, BENCHMARKED))
@@ -178,20 +178,18 @@ def _lookup(xp: Any, table: dict[int, int], key: Any) -> Any:
     return value
 
 
-def _below_completeness(xp: Any, p: QualityParams, method: Any, small_practice: Any) -> Any:
+def _below_completeness(xp: Any, p: QualityParams, by_method: Any, small_practice: Any) -> Any:
+    """The points of a measure below data completeness: its collection type's own (``by_method``, -1 for none), else
+    the small practice's or the default."""
     table = p.below_completeness
     default = xp.where(small_practice, table["small_practice"], table["default"]) if "small_practice" in table \
         else table["default"]
-    value = default
-    for key, points in table.items():
-        if key not in ("default", "small_practice"):
-            value = xp.where(method == key, points, value)
-    return value
+    return xp.where(by_method >= 0, by_method, default)
 
 
 def _candidates(xp: Any, r: dict[str, Any], p: QualityParams) -> dict[str, Any]:
     scored = r["status"] == SCORED
-    return {"scored": scored, "neg_points": -r["points"], "first_type": scored & xp.isin(r["measure_type"], p.required_types),
+    return {"scored": scored, "neg_points": -r["points"], "first_type": scored & r["required_type"],
             "high_priority_scored": scored & r["high_priority"]}
 
 
@@ -209,13 +207,13 @@ def _required(xp: Any, r: dict[str, Any], p: QualityParams) -> dict[str, Any]:
 
 def _counted_and_bonus(xp: Any, r: dict[str, Any], p: QualityParams) -> dict[str, Any]:
     counted = r["required"] | ((r["other_rank"] >= 0) & (r["other_rank"] < p.counted - 1))
-    eligible = (r["candidate"] & xp.not_(r["required"]) & xp.not_(xp.isin(r["method"], p.bonus_excluded_methods))
+    eligible = (r["candidate"] & xp.not_(r["required"]) & xp.not_(r["bonus_excluded"])
                 & (r["completeness_met"] | (not p.bonus_requires_completeness))
                 & ((r["cases"] >= p.case_minimum) | (not p.bonus_requires_cases))
                 & (r["above_zero"] | (not p.bonus_requires_rate)))
-    outcome = eligible & xp.isin(r["measure_type"], p.outcome_types)
+    outcome = eligible & r["outcome_type"]
     priority = xp.where(outcome, p.outcome_points, xp.where(eligible & r["high_priority"], p.high_priority_points, 0))
-    e2e = (r["candidate"] & r["end_to_end"] & xp.not_(xp.isin(r["method"], p.e2e_excluded_methods))
+    e2e = (r["candidate"] & r["end_to_end"] & xp.not_(r["e2e_excluded"])
            & (r["completeness_met"] | (not p.e2e_requires_completeness)))
     when = (r["reduce_when"] == 1) | ((r["reduce_when"] == 2) & r["completeness_met"])
     reduce = (r["status"] == EXCLUDED) | (r["suppressed"] & when)

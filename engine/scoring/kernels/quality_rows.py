@@ -20,7 +20,9 @@ COLUMNS = {"measure": str, "measure_order": np.int64, "method": str, "row": np.i
            "high_priority": bool,
            "inverse": bool, "ratio": bool, "first_year": np.int64, "rate_num": np.int64, "rate_den": np.int64,
            "dc_num": np.int64, "dc_den": np.int64, "cases": np.int64, "end_to_end": bool, "bounds": (np.int64, 10),
-           "benchmark": bool, "topped_out": bool, "suppressed": bool, "reduce_when": np.int64}  # name -> batch dtype
+           "benchmark": bool, "topped_out": bool, "suppressed": bool, "reduce_when": np.int64, "cap_exempt": bool,
+           "method_excluded": bool, "bonus_excluded": bool, "e2e_excluded": bool, "outcome_type": bool,
+           "required_type": bool, "below_method_points": np.int64}  # name -> batch dtype
 
 
 def _bounds(deciles: tuple, inverse: bool) -> tuple[int, ...]:
@@ -41,15 +43,22 @@ def measure_facts(book: Rulebook, p: QualityParams, measure_id: str, method: str
         book.memo["quality_order"] = {measure: i for i, measure in enumerate(sorted(book.reference.quality))}
     inverse = bool(meta.get("isInverse"))
     benchmark = book.reference.benchmark(measure_id, method)
+    measure_type = meta.get("measureType") or ""
+    by_method = method not in ("default", "small_practice") and method in p.below_completeness
     known = memo[(measure_id, method)] = {
         "measure": measure_id, "measure_order": book.memo["quality_order"][measure_id], "method": method,
-        "measure_type": meta.get("measureType") or "", "high_priority": bool(meta.get("isHighPriority")),
+        "measure_type": measure_type, "high_priority": bool(meta.get("isHighPriority")),
         "inverse": inverse, "first_year": meta.get("firstPerformanceYear") or 0,
         "bounds": _bounds(benchmark.deciles, inverse) if benchmark else _bounds((), inverse),
         "benchmark": benchmark is not None,
         "topped_out": bool(benchmark and benchmark.topped_out_by_program),
         "suppressed": (measure_id, method) in p.suppressed,
         "reduce_when": p.suppressed.get((measure_id, method), 0),
+        # the rulebook's lists of collection and measure types, each met or not (a string test once per pair, not per row)
+        "cap_exempt": method in p.cap_exempt, "method_excluded": method in p.excluded_methods,
+        "bonus_excluded": method in p.bonus_excluded_methods, "e2e_excluded": method in p.e2e_excluded_methods,
+        "outcome_type": measure_type in p.outcome_types, "required_type": measure_type in p.required_types,
+        "below_method_points": p.below_completeness[method] if by_method else -1,  # -1: the default's points
     }
     return known
 
