@@ -10,7 +10,6 @@ per year, outside the timing).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable
@@ -58,7 +57,7 @@ def main() -> None:
 
     scored = _median(lambda p: _per_call(lambda: scored_one(p), args.repeat), scorable)
     # the document is assembled from the trace when first asked for: a fresh result each time, less the scoring
-    as_json = _median(lambda p: _per_call(lambda: json.dumps(scored_one(p).document), args.repeat), scorable) - scored
+    as_json = _median(lambda p: _per_call(lambda: scored_one(p).json(), args.repeat), scorable) - scored
     text = _median(lambda p: _per_call(lambda: explain(results[p]), max(args.repeat // 4, 10)), scorable)
     openfisca = openfisca_traced_single(args.repeat)
     print(describe())

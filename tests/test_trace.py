@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -119,4 +120,5 @@ def test_result_document_is_json_native_and_carries_the_trace_values(path: Path)
     node's value."""
     result = score(path)
     assert _json_native(result.document, "$") == []
+    assert json.loads(result.json()) == result.document == json.loads(result.json(indent=True))
     assert result.final_score == result.document["final_score"] == _nodes(result)["final_score"]["value"]

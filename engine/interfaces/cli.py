@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import math
 import os
 import sys
@@ -21,6 +20,7 @@ import yaml
 
 from engine._version import __version__
 from engine.base.errors import Location, MipsError, OverrideError, ProfileError, RulebookError, RulebookErrors
+from engine.base.jsontext import to_json
 from engine.inputs.profile import check_profile, load_profile
 from engine.interfaces import population_cli, review_cli
 from engine.interfaces.api import load, score
@@ -88,7 +88,7 @@ def _profile(args: argparse.Namespace) -> dict:
 
 
 def _json(document: Any) -> str:
-    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+    return to_json(document, indent=True).decode() + "\n"
 
 
 def _score(args: argparse.Namespace) -> Result:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.base.jsontext import to_json
 from engine.inputs.cms_figures import read_cms_figures
 from engine.inputs.submission import merge_submissions, read_submission
 from engine.interfaces.api import score
@@ -36,7 +36,7 @@ def register(sub: Any, profile: Callable[[argparse.Namespace], dict[str, Any]]) 
         given = str(Path(args.profile)) if args.profile else None
         sheet = worksheet(result.document, result.trace.book, submission, figures,
                           given if not args.fact else f"{given or 'no profile file'} with --fact {', '.join(args.fact)}")
-        out = json.dumps(sheet, indent=2, allow_nan=False) + "\n" if args.format == "json" else render_worksheet(
+        out = to_json(sheet, indent=True).decode() + "\n" if args.format == "json" else render_worksheet(
             sheet, args.format)
         sys.stdout.write(out)
         return 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine._version import __version__
 from engine.base.errors import MipsError
+from engine.base.jsontext import to_json
 from engine.inputs.submission import Submission
 from engine.rules.model import Rulebook
 from engine.scoring import columnar
@@ -170,6 +171,10 @@ class Result:
         if self._document is None:
             self._document = self._assemble()
         return self._document
+
+    def json(self, indent: bool = False) -> bytes:
+        """The result document as JSON, UTF-8 (``engine.base.jsontext``)."""
+        return to_json(self.document, indent)
 
     @property
     def final_score(self) -> int | float:
