@@ -12,14 +12,15 @@ import orjson
 def _finite(value: Any) -> bool:
     """Whether every float in ``value`` is finite (iteratively: a deep document cannot exhaust the stack)."""
     stack = [value]
+    pop, extend, finite = stack.pop, stack.extend, math.isfinite
     while stack:
-        item = stack.pop()
+        item = pop()
         kind = type(item)
         if kind is dict:
-            stack.extend(item.values())
+            extend(item.values())
         elif kind is list:
-            stack.extend(item)
-        elif kind is float and not math.isfinite(item):
+            extend(item)
+        elif kind is float and not finite(item):
             return False
     return True
 
