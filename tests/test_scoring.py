@@ -6,6 +6,7 @@ import copy
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -255,3 +256,40 @@ def test_small_practice_bonus_condition_is_the_rulebooks(condition: str, bonus: 
         assert nodes["quality.bonus.small_practice"].rules[:2] == ("quality.small_practice_bonus",
                                                                   "quality.small_practice_bonus_when")
         assert nodes["quality.bonus.small_practice"].inputs == {"measures_submitted": 6}
+
+
+def _quality_set(method: str, measurements: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"category": "quality", "submissionMethod": method, "programName": "mips", "performanceStart": "2020-01-01",
+            "performanceEnd": "2020-12-31", "measurements": [{"measureId": m, "value": v} for m, v in measurements.items()]}
+
+
+# 2020, a group sends 001 (inverse, intermediate outcome) by registry, 10 of 100 (decile 10 of 100 ... 10: 10 points),
+# then by EHR end to end, 0 of 100 (decile 10: 10 points). The points tie. first_submitted: the registry row counts
+# (required outcome slot, no bonus), the EHR row and its end-to-end bonus are superseded: quality 10 / 60 = 16.666667 %,
+# final 16.666667 x 55 % = 9.166667. last_submitted: the EHR row counts with its end-to-end bonus (1 point, within
+# the 10 % cap of 60): quality 11 / 60 = 18.333333 %, final 10.083333.
+TIED_COLLECTION_TYPES = {
+    "entityType": "group", "taxpayerIdentificationNumber": "000000001", "performanceYear": 2020,
+    "measurementSets": [
+        _quality_set("registry", {"001": {"performanceMet": 10, "performanceNotMet": 90, "eligiblePopulation": 100}}),
+        _quality_set("electronicHealthRecord", {"001": {"isEndToEndReported": True, "performanceMet": 0,
+                                                        "performanceNotMet": 100, "eligiblePopulation": 100}}),
+    ],
+}
+
+
+@pytest.mark.parametrize(("reading", "counted", "superseded", "quality", "final"), [
+    ("first_submitted", "registry", "electronicHealthRecord", 16.666667, 9.166667),
+    ("last_submitted", "electronicHealthRecord", "registry", 18.333333, 10.083333),
+])
+def test_equal_points_by_two_collection_types_follow_the_rulebooks_tie_break(
+        reading: str, counted: str, superseded: str, quality: float, final: float) -> None:
+    book = load(2020, overrides={"quality.collection_type_tie_break": reading})
+    result = score(copy.deepcopy(TIED_COLLECTION_TYPES), book)
+    assert (result.category("quality")["percent"], result.final_score) == (quality, final)
+    nodes = {n["id"]: n for n in result.document["trace"]}
+    loser = nodes[f"quality.measures.001.{superseded}"]
+    assert loser["rules"][-2:] == ["quality.best_collection_type", "quality.collection_type_tie_break"]
+    assert (loser["inputs"]["counted_instead"], loser["inputs"]["equal_points"]) == (counted, True)
+    assert "quality.collection_type_tie_break" not in nodes[f"quality.measures.001.{counted}"]["rules"]
+    assert book.param("quality.collection_type_tie_break").unverified

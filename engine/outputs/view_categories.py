@@ -60,7 +60,7 @@ def _measure(s: Source, m: Mapping[str, Any], counted: int) -> MeasureLine:
     elif excluded:
         why = Reason("excluded")
     elif m["status"] == "superseded":
-        why = Reason("superseded")
+        why = Reason("superseded", {"method": i["counted_instead"], "equal_points": i["equal_points"]})
     else:
         why = Reason("not_top", {"counted": counted})
     return MeasureLine(

@@ -26,6 +26,7 @@ UNIT = 10**4  # rates, bounds and case counts are carried in units of 10**-4
 # The readings a rulebook may name (each schema pins the one this kernel implements).
 INVERSE_READINGS = {"mirrored": True}  # an inverse measure's deciles are read with the direction reversed
 TIE_BREAKS = {"measure_id_ascending": "measure_order"}  # equal points: the lower measure ID counts first
+COLLECTION_TIE_BREAKS = {"first_submitted": 1, "last_submitted": -1}  # equal points, one measure: row order x this
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class QualityParams:
     required_otherwise_high_priority: bool
     tie_key: str
     best_collection_type: bool
+    collection_order: int  # 1: of a measure's collection types with equal points the first submitted counts; -1: the last
     outcome_points: int
     outcome_types: tuple[str, ...]
     high_priority_points: int
@@ -100,6 +102,7 @@ def quality_params(book: Rulebook) -> QualityParams:
         counted=v("quality.counted_measures"), per_measure=p.fixed(v("quality.points_per_measure")),
         required_types=tuple(rule["first"]), required_otherwise_high_priority=rule["otherwise"] == "high_priority",
         tie_key=TIE_BREAKS[v("quality.tie_break")], best_collection_type=bool(v("quality.best_collection_type")),
+        collection_order=COLLECTION_TIE_BREAKS[v("quality.collection_type_tie_break")],
         outcome_points=p.fixed(v("quality.outcome_bonus")["points"]),
         outcome_types=tuple(v("quality.outcome_bonus")["measure_types"]),
         high_priority_points=p.fixed(v("quality.high_priority_bonus")["points"]),
@@ -189,7 +192,8 @@ def _below_completeness(xp: Any, p: QualityParams, by_method: Any, small_practic
 
 def _candidates(xp: Any, r: dict[str, Any], p: QualityParams) -> dict[str, Any]:
     scored = r["status"] == SCORED
-    return {"scored": scored, "neg_points": -r["points"], "first_type": scored & r["required_type"],
+    return {"scored": scored, "neg_points": -r["points"], "submitted_order": r["row"] * p.collection_order,
+            "first_type": scored & r["required_type"],
             "high_priority_scored": scored & r["high_priority"]}
 
 
@@ -228,7 +232,7 @@ def score(rows: Any, entity: dict[str, Any], p: QualityParams) -> dict[str, Any]
     rows.apply(measure_points, p)
     rows.apply(_candidates, p)
     keys = [rows["neg_points"], rows[p.tie_key]]
-    rows.put("best", rows.within_key(rows["measure_order"], [rows["neg_points"], rows["row"]], rows["scored"])
+    rows.put("best", rows.within_key(rows["measure_order"], [rows["neg_points"], rows["submitted_order"]], rows["scored"])
              if p.best_collection_type else rows["scored"])
     rows.apply(_superseded, p)
     rows.put("best_first", rows.best(keys, rows["first_candidate"]))

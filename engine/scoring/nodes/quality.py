@@ -89,10 +89,17 @@ def _measure_node(b: Build, r: dict[str, Any], figures: dict[str, Any]) -> tuple
 def _measures(b: Build, rows: dict[str, list[Any]], has_denominator: bool) -> list[dict[str, Any]]:
     measures = []
     names = list(rows)
+    best = {m: (rows["method"][i], rows["points"][i]) for i, m in enumerate(rows["measure"])
+            if rows["best"][i] and rows["scored"][i]}  # each measure's collection type that counts, and its points
     for values in zip(*rows.values(), strict=True):
         r = dict(zip(names, values, strict=True))
         figures = _figures(b, r)
         value, rules, inputs, reason = _measure_node(b, r, figures)
+        if r["status"] == k.SUPERSEDED:  # another collection type of the measure counts in its place
+            method, points = best[r["measure"]]
+            tie = points == r["points"]
+            rules = [*rules, "quality.best_collection_type", *(["quality.collection_type_tie_break"] if tie else [])]
+            inputs = {**inputs, "counted_instead": method, "equal_points": tie}
         b.trace.add(f"quality.measures.{r['measure']}.{r['method']}", value, rules, inputs, reason)
         meta = b.book.reference.quality.get(r["measure"]) or {}
         bonus: dict[str, int | float] = {}
