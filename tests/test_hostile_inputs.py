@@ -287,3 +287,18 @@ def test_a_batch_refuses_a_profile_that_is_not_a_mapping() -> None:
     assert len(result.columns["final_score"]) == 1
     assert [position for position, _ in result.refused] == [1]
     assert "not a profile" in result.refused[0][1]
+
+
+def test_a_multi_rate_measure_without_an_overall_algorithm_is_refused_not_guessed() -> None:
+    """CMS's measure data names how a multi-rate measure's strata make one rate; where it names none, the
+    measurement is refused rather than scored by an assumed algorithm."""
+    from engine.inputs.measurements import MeasurementValueError, measure_performance
+
+    meta = {"metricType": "multiPerformanceRate", "overallAlgorithm": None, "strata": ["a", "b"]}
+    value = {"strata": [{"stratum": "a", "performanceMet": 1, "performanceNotMet": 1, "eligiblePopulation": 2},
+                        {"stratum": "b", "performanceMet": 2, "performanceNotMet": 0, "eligiblePopulation": 2}]}
+    with pytest.raises(MeasurementValueError, match="^CMS's measure data gives this multi-rate measure no "
+                                                    "overallAlgorithm$"):
+        measure_performance(value, meta)
+    given = measure_performance(value, {**meta, "overallAlgorithm": "weightedAverage"})
+    assert (given.rate_num, given.rate_den) == (100 * 10**4 * 3, 4)  # 3 met of 4: 75 % in units of 10**-4 %

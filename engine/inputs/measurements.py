@@ -140,7 +140,9 @@ def _strata(value: dict, meta: dict) -> dict[str, dict[str, int]]:
 
 def _multi(value: dict, meta: dict) -> Performance:
     parsed = _strata(value, meta)
-    algorithm = meta.get("overallAlgorithm") or "weightedAverage"
+    algorithm = meta.get("overallAlgorithm")
+    if not algorithm:
+        raise MeasurementValueError("CMS's measure data gives this multi-rate measure no overallAlgorithm")
     detail = {"algorithm": algorithm, "strata": sorted(parsed)}
     end_to_end = _end_to_end(value)
     if algorithm == "overallStratumOnly":

@@ -101,9 +101,6 @@ def _many_rows(batch: Batch, kernel: Callable[[Batch], dict[str, Any]]) -> tuple
     return kernel(rows), rows
 
 
-FROM_SUBMISSION = {"cost_benchmarks": False}  # cost comes from claims: it never counts as data submitted
-
-
 @dataclass(frozen=True)
 class Compiled:
     """A rulebook's kernel parameters, converted once, and the rulebook addresses each kernel's parameters were
@@ -292,7 +289,7 @@ def _after_categories(xp: Any, book: Rulebook, outputs: Mapping[str, Mapping[str
     kernels = compiled(book)
     p = kernels.final
     categories = {name: {"percent": out["percent"], "submitted": out["submitted"],
-                         "from_submission": FROM_SUBMISSION.get(book.mechanisms[name], True)}
+                         "from_submission": name in p.submitted_categories}
                   for name, out in outputs.items()}
     eligible = final.eligibility(xp, p, categories, facts)
     weighting = final.weigh(xp, p, eligible["facts"])

@@ -94,7 +94,8 @@ def _complex_patient(b: Build, p: f.FinalParams, entity: columnar.Entity, facts:
     given = b.profile.get("complexPatient") or {}
     needed = sorted(p.bonus_formula.names)
     if p.bonus_requires_data and not facts["submitted_any"]:
-        b.trace.add("bonuses.complex_patient", b.d(value), ["bonuses.requires_submitted_data"], {}, "no_data_submitted")
+        b.trace.add("bonuses.complex_patient", b.d(value),
+                    ["bonuses.requires_submitted_data", "program.submission_categories"], {}, "no_data_submitted")
     elif not entity.bonus[1]:
         b.trace.add("bonuses.complex_patient", b.d(value), ["bonuses.complex_patient"], {"needed": needed}, "no_inputs")
     else:

@@ -22,7 +22,6 @@ METRICS = {"singlePerformanceRate": SINGLE, "registrySinglePerformanceRate": SIN
            "registryMultiPerformanceRate": MULTI, "nonProportion": RATIO}  # engine.inputs.measurements
 OVERALL, TOTALS, SIMPLE, UNSUPPORTED = range(4)  # a multi-rate measure's overall algorithm
 ALGORITHMS = {"overallStratumOnly": OVERALL, "weightedAverage": TOTALS, "sumNumerators": TOTALS, "simpleAverage": SIMPLE}
-DEFAULT_ALGORITHM = "weightedAverage"
 
 
 def methods() -> tuple[str, ...]:
@@ -96,7 +95,7 @@ def _quality(book: Rulebook, p: QualityParams) -> Quality:
             static[name] = np.array([row[name] for row in rows], dtype=kind[0] if isinstance(kind, tuple) else kind)
     return Quality(
         pa.array(ids, pa.string()), np.array([METRICS.get(meta.get("metricType", ""), UNSCORED) for meta in metas], np.int8),
-        np.array([ALGORITHMS.get(meta.get("overallAlgorithm") or DEFAULT_ALGORITHM, UNSUPPORTED) for meta in metas], np.int8),
+        np.array([ALGORITHMS.get(meta.get("overallAlgorithm") or "", UNSUPPORTED) for meta in metas], np.int8),
         np.array([any(meta.get("strata") or []) for meta in metas], bool), pa.array(names, pa.string()),
         np.array(listed, np.int64), allowed, static)
 

@@ -63,7 +63,7 @@ def cost_rows(book: Rulebook, profile: Mapping[str, Any], issues: list[Issue]) -
             issues.append(Issue(path, f"{measure} is not a {book.year} cost measure", "profile",
                                 code="cost_measure_unknown", severity="error"))
             continue
-        inverse = bool(meta.get("isInverse", True))
+        inverse = bool(meta["isInverse"])  # required by the reference data's schema
         units = _units(reported["score"], inverse)
         if units is None:
             issues.append(Issue(path, f"cost measure {measure} not scored: its score is {reported['score']}, not a "

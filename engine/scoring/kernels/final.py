@@ -51,6 +51,7 @@ class FinalParams:
     maximum: int
     bonus_formula: Expression
     bonus_requires_data: bool
+    submitted_categories: frozenset[str]  # the categories a submission carries: only their data counts as submitted
     threshold: int
     applicable: int
     full_negative_fraction: int
@@ -94,6 +95,7 @@ def final_params(book: Rulebook) -> FinalParams:
         tables=tuple(tables), neutral_score=p.fixed(v(NEUTRAL_SCORES[v("final.neutral_final_score")])),
         maximum=p.fixed(v("final.maximum")), bonus_formula=book.rule("bonuses.complex_patient").expression,
         bonus_requires_data=bool(v("bonuses.requires_submitted_data")),
+        submitted_categories=frozenset(v("program.submission_categories").values()),
         threshold=p.fixed(v("payment.performance_threshold")), applicable=p.fixed(v("payment.applicable_percent")),
         full_negative_fraction=p.fixed(v("payment.full_negative_fraction")),
         additional_threshold=None if additional is None else p.fixed(additional),
