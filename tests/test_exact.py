@@ -59,6 +59,11 @@ def test_fraction_within_a_decile_is_exact(inverse: bool, largest: int) -> None:
     for (a, b, lo, hi), got in zip(rows, column.tolist(), strict=True):
         expected = _rounded((Fraction(a, b) - lo) / (hi - lo), 8, "half_up")
         assert ScalarOps.fraction(a, b, lo, hi, 8, "half_up", inverse) == expected == got
+    needed = np.arange(len(rows)) % 3 == 0  # worked out where needed only, 0 elsewhere, on both sides
+    masked = ArrayOps.fraction(num, den, low, high, 8, "half_up", np.full(len(rows), inverse), needed)
+    assert masked.tolist() == np.where(needed, column, 0).tolist()
+    assert [ScalarOps.fraction(*row, 8, "half_up", inverse, bool(n)) for row, n in zip(rows, needed, strict=True)] \
+        == masked.tolist()
 
 
 def test_decile_counts_the_bounds_reached_in_either_direction() -> None:

@@ -51,12 +51,15 @@ class ScalarOps:
         return num // den, -(-num // den)
 
     @staticmethod
-    def fraction(num: int, den: int, low: int, high: int, digits: int, rounding: str, inverse: Any) -> int:
+    def fraction(num: int, den: int, low: int, high: int, digits: int, rounding: str, inverse: Any,
+                 needed: Any = True) -> int:
         """How far num/den lies from ``low`` towards ``high`` (a fraction in [0, 1) at ``digits``).
 
-        Direct: low <= num/den < high. Inverse (bounds descending): high < num/den <= low. Outside its interval
-        the result is 0 (callers only use it inside).
+        Direct: low <= num/den < high. Inverse (bounds descending): high < num/den <= low. Outside its interval,
+        or where it is not ``needed`` (the caller does not use it there), the result is 0.
         """
+        if not needed:
+            return 0
         if inverse:
             part, width = low * den - num, (low - high) * den
         else:
@@ -110,7 +113,13 @@ class ArrayOps:
 
     @staticmethod
     def fraction(num: np.ndarray, den: np.ndarray, low: np.ndarray, high: np.ndarray, digits: int, rounding: str,
-                 inverse: np.ndarray) -> np.ndarray:
+                 inverse: np.ndarray, needed: Any = True) -> np.ndarray:
+        if needed is not True:  # worked out on the rows that need it only
+            rows = np.flatnonzero(needed)
+            result = np.zeros(len(num), dtype=np.int64)
+            result[rows] = ArrayOps.fraction(num[rows], den[rows], low[rows], high[rows], digits, rounding,
+                                             inverse[rows])
+            return result
         floor, rest = np.divmod(num, den)
         ceil = floor + (rest > 0)
         # Direct: (floor - low) + rest/den over (high - low); inverse: (low - ceil) + (den - rest)/den over (low - high).
@@ -135,7 +144,8 @@ class ArrayOps:
 
     @staticmethod
     def decile(floor: np.ndarray, ceil: np.ndarray, bounds: np.ndarray, inverse: np.ndarray) -> np.ndarray:
-        reached = np.where(inverse[:, None], ceil[:, None] <= bounds, floor[:, None] >= bounds)
+        # ceil <= bound is not (ceil - 1 >= bound), on integers: one comparison for both directions
+        reached = (np.where(inverse, ceil - 1, floor)[:, None] >= bounds) ^ inverse[:, None]
         last = bounds.shape[1] - np.argmax(reached[:, ::-1], axis=1)  # the highest bound reached, counted from 1
         return np.where(reached.any(axis=1), last, 0)
 

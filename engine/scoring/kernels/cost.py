@@ -59,9 +59,10 @@ def measure_points(xp: Any, r: Mapping[str, Any], p: CostParams) -> dict[str, An
     decile = xp.decile(low, high, bounds, inverse)
     lower = xp.take_bound(bounds, xp.maximum(decile - 1, 0))
     upper = xp.take_bound(bounds, xp.minimum(decile, 9))
-    part = xp.fraction(num, den, lower, upper, p.precision.digits, p.precision.rounding, inverse)
     # Below floor_below, or below every bound the benchmark lists: the floor.
     floored = (decile < p.floor_below) | (decile < r["first"])
+    part = xp.fraction(num, den, lower, upper, p.precision.digits, p.precision.rounding, inverse,
+                       xp.not_(floored) & (decile < 10))  # used between the floor and the maximum only
     points = xp.where(decile >= 10, p.maximum, xp.where(floored, p.floor, decile * p.precision.one + part))
     why = xp.where(r["cases"] < minimum, BELOW_CASE_MINIMUM, xp.where(r["benchmark"], SCORED, NO_BENCHMARK))
     scored = why == SCORED

@@ -143,7 +143,8 @@ def measure_points(xp: Any, r: dict[str, Any], p: QualityParams) -> dict[str, An
     decile = xp.decile(low_rate, high_rate, r["bounds"], inverse)
     lower = xp.take_bound(r["bounds"], xp.maximum(decile - 1, 0))
     upper = xp.take_bound(r["bounds"], xp.minimum(decile, 9))
-    part = xp.fraction(rate_num, rate_den, lower, upper, digits, rounding, inverse)
+    part = xp.fraction(rate_num, rate_den, lower, upper, digits, rounding, inverse,
+                       (decile >= p.floor_below) & (decile < 10))  # used between the floor and the maximum only
     one = p.precision.one
     interpolated = xp.where(decile >= 10, p.maximum, xp.where(decile < p.floor_below, p.floor, decile * one + part))
     years = p.year - r["first_year"]
