@@ -85,8 +85,9 @@ _require(_file("quality")["mechanism"] == "decile_benchmarks", "quality is score
 _require(QUALITY["rate_precision"] == "exact" and QUALITY["inverse_interpolation"] == "mirrored",
          "rates are exact and inverse measures mirrored")
 _require(not QUALITY["new_measure_floors"], "no new measure has a floor")
-_require(QUALITY["decile_points"]["interpolate"] and QUALITY["best_collection_type"], "points are interpolated and "
-         "a measure counts once, by its best collection type")
+_require(QUALITY["decile_points"]["interpolate"] and QUALITY["best_collection_type"]
+         and QUALITY["collection_type_tie_break"] == "first_submitted", "points are interpolated and a measure counts "
+         "once, by its best collection type (on equal points, the first submitted)")
 _require(QUALITY["tie_break"] == "measure_id_ascending" and QUALITY["required_measure_types"]["otherwise"] ==
          "high_priority", "ties go to the lower measure ID and the required slot falls back on high priority")
 _require(all(QUALITY["bonus_conditions"][k] for k in ("requires_data_completeness", "requires_case_minimum",
