@@ -116,6 +116,6 @@ def test_kernels_on_every_golden_case() -> None:
 
 @pytest.mark.parametrize("year", [2017, 2020, 2021, 2022])
 def test_kernels_on_generated_submissions(year: int) -> None:
-    for items in _groups(_generated(year, 250)).values():
+    for items in _groups(_generated(year, 1000)).values():
         _check_group(items)
         _same_trace_from_batch(items)
