@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -70,13 +71,17 @@ def test_a_killed_run_resumes_without_losing_or_repeating_a_row(source: Path, tm
     assert not (tmp_path / ".results.parquet.parts").exists()
 
 
+def _stop_after(chunks: int) -> Callable[[int], None]:
+    """A progress callback that interrupts the run once ``chunks`` chunks are done."""
+    def stop(rows: int) -> None:
+        if rows >= chunks * CHUNK:
+            raise KeyboardInterrupt
+    return stop
+
+
 def test_parts_of_another_input_or_rulebook_are_not_reused(source: Path, tmp_path: Path) -> None:
     output = tmp_path / "results.parquet"
-
-    def stop(rows: int) -> None:
-        if rows >= 3 * CHUNK:
-            raise KeyboardInterrupt
-
+    stop = _stop_after(3)
     with pytest.raises(KeyboardInterrupt):
         job.run(source, load(2021), output, chunk_rows=CHUNK, progress=stop)
     assert _records(output) == 3 and not output.exists()
@@ -96,11 +101,7 @@ def test_parts_of_another_input_or_rulebook_are_not_reused(source: Path, tmp_pat
 def test_a_record_without_its_parts_is_scored_again(source: Path, tmp_path: Path) -> None:
     """A chunk is done when its record is there; a part file left without one (killed between the two) is replaced."""
     output = tmp_path / "results.parquet"
-
-    def stop(rows: int) -> None:
-        if rows >= 2 * CHUNK:
-            raise KeyboardInterrupt
-
+    stop = _stop_after(2)
     with pytest.raises(KeyboardInterrupt):
         job.run(source, load(2021), output, chunk_rows=CHUNK, progress=stop)
     folder = tmp_path / ".results.parquet.parts"
