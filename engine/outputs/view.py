@@ -89,27 +89,35 @@ def _overview(s: Source) -> Overview:
 
 
 def _curve(book: Rulebook, score: Any) -> Curve:
-    """The payment kernel's adjustment every ``CURVE_STEP`` points of final score, at each threshold and just above it,
-    and at ``score``."""
+    """The payment kernel's adjustment every ``CURVE_STEP`` points of final score, at each threshold and just above it
+    (worked out once per rulebook), and at ``score``."""
     p = columnar.compiled(book).final
     digits = p.precision.digits
-    unit = p.precision.one
-    cliff = p.threshold * p.full_negative_fraction // unit
-    marks = [("full_negative", cliff), ("threshold", p.threshold)]
-    if p.additional_threshold is not None:
-        marks.append(("additional", p.additional_threshold))
+    known = book.memo.get("view.curve")
+    if known is None:
+        cliff = p.threshold * p.full_negative_fraction // p.precision.one
+        thresholds = [("full_negative", cliff), ("threshold", p.threshold)]
+        if p.additional_threshold is not None:
+            thresholds.append(("additional", p.additional_threshold))
+        samples = {*range(0, p.maximum + 1, CURVE_STEP * p.precision.one), p.maximum}
+        for _, at in thresholds:
+            samples.update((at, min(at + 1, p.maximum)))
+        known = book.memo["view.curve"] = ({at: _curve_point(p, at) for at in samples}, tuple(
+            (label, Decimal(at).scaleb(-digits)) for label, at in thresholds if at > 0))
+    points, marks = known
     own = int(Decimal(str(score)).scaleb(digits))
-    samples = {*range(0, p.maximum + 1, CURVE_STEP * unit), p.maximum, own}
-    for _, at in marks:
-        samples.update((at, min(at + 1, p.maximum)))
-    points = []
-    for at in sorted(samples):
-        out = kernel.payment(ScalarOps, p, at)
-        points.append(CurvePoint(Decimal(at).scaleb(-digits),
-                                 Decimal(out["adjustment_before_scaling"] + out["exceptional_before_scaling"]).scaleb(-digits),
-                                 Decimal(out["total"]).scaleb(-digits)))
-    return Curve(tuple(points), tuple((label, Decimal(at).scaleb(-digits)) for label, at in marks if at > 0),
-                 Decimal(p.maximum).scaleb(-digits), Decimal(own).scaleb(-digits))
+    ordered = sorted({**points, own: points.get(own) or _curve_point(p, own)}.items())
+    return Curve(tuple(point for _, point in ordered), marks, Decimal(p.maximum).scaleb(-digits),
+                 Decimal(own).scaleb(-digits))
+
+
+def _curve_point(p: kernel.FinalParams, at: int) -> CurvePoint:
+    """The payment kernel's adjustments at final score ``at`` (fixed point)."""
+    digits = p.precision.digits
+    out = kernel.payment(ScalarOps, p, at)
+    return CurvePoint(Decimal(at).scaleb(-digits),
+                      Decimal(out["adjustment_before_scaling"] + out["exceptional_before_scaling"]).scaleb(-digits),
+                      Decimal(out["total"]).scaleb(-digits))
 
 
 def _payment(s: Source) -> Payment:
