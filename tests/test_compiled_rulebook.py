@@ -101,6 +101,18 @@ def test_a_value_the_kernels_cannot_read_is_refused_when_the_rulebook_loads() ->
     assert (where.file, where.line, where.pointer) == ("rules/2020/quality.yaml", 21, "quality.decile_points")
 
 
+@pytest.mark.parametrize(("year", "factor", "given"), [(2020, "0.00089", 0.0009), (2021, "0.01333", 0.0133)])
+def test_four_decimals_need_a_scaling_factor_of_four_as_the_precision_note_says(year: int, factor: str,
+                                                                                 given: float) -> None:
+    from engine.base.errors import RulebookErrors
+
+    four = {"program.precision": {"decimals": 4, "rounding": "half_up"}}
+    with pytest.raises(RulebookErrors, match=f"payment.scaling_factor: the scoring kernels cannot use this value: "
+                                             f"{factor} has more than 4 decimals"):
+        load(year, overrides=four)
+    assert load(year, overrides={**four, "payment.scaling_factor": given}).value("payment.scaling_factor") == given
+
+
 def test_a_year_is_read_from_this_checkout_and_named_so() -> None:
     result = score(ROOT / "examples" / "2020-individual-quality-ia-pi.json", 2020)
     assert result.document["rulebook"]["path"] == str((ROOT / "rules" / "2020").resolve())
