@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from engine import explain, load, score
 from engine.base.errors import SubmissionError
@@ -293,3 +294,28 @@ def test_equal_points_by_two_collection_types_follow_the_rulebooks_tie_break(
     assert (loser["inputs"]["counted_instead"], loser["inputs"]["equal_points"]) == (counted, True)
     assert "quality.collection_type_tie_break" not in nodes[f"quality.measures.001.{counted}"]["rules"]
     assert book.param("quality.collection_type_tie_break").unverified
+
+
+@pytest.mark.parametrize(("categories", "bonus"), [
+    (None, 0),  # the year's rulebook: cost is not a submission category
+    ({"quality": "quality", "ia": "ia", "pi": "pi", "cost": "cost"}, 6),  # a what-if that makes it one
+])
+def test_cost_scored_from_claims_is_not_data_submitted(categories: dict[str, str] | None, bonus: int) -> None:
+    """2022, an individual submits nothing but has TPCC_1 scored from claims (25 cases, at least the minimum of 20):
+    the complex patient bonus needs data submitted for a category (42 CFR 414.1380(c)(3)), and only the categories
+    in program.submission_categories count. Quality, IA and PI score 0 %, so the final score is cost's points plus
+    the bonus; with cost counted the bonus is (1.5 + 4 x 0.5) + (1.5 + 4 x 0.25) = 6."""
+    case = EXAMPLE.parents[1] / "tests" / "golden" / "2022" / "no_disaster_area_non_submitter"
+    profile = yaml.safe_load((case / "profile.yaml").read_text())
+    profile["costMeasures"][0]["attributedCases"] = 25
+    overrides = {"program.submission_categories": categories} if categories else None
+    result = score(json.loads((case / "submission.json").read_text()), load(2022, overrides=overrides), profile=profile)
+    cost = result.category("cost")
+    assert cost["submitted"] and cost["weight"] == 30 and cost["points"] > 0
+    assert [result.category(c)["percent"] for c in ("quality", "ia", "pi")] == [0, 0, 0]
+    assert result.document["complex_patient_bonus"] == bonus
+    assert result.final_score == round(cost["points"] + bonus, 6)
+    node = {n["id"]: n for n in result.document["trace"]}["bonuses.complex_patient"]
+    if not bonus:
+        assert (node["reason"], node["rules"]) == (
+            "no_data_submitted", ["bonuses.requires_submitted_data", "program.submission_categories"])

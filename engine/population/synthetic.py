@@ -118,7 +118,7 @@ PI_EXCLUSION_SHARE = 0.06  # PI measures claimed as excluded
 REGISTRY_YES = {1: 40, 2: 60}  # public health registries answered yes, with odds
 REGISTRY_EXCLUSION_SHARE = 0.1
 BONUS_SHARE = 0.4  # PI bonus measures (and bonus registries) reported
-TRANSITION_SHARE = 0.3  # 2017-style ACI: sets reporting the transition measures rather than the ACI measures
+TRANSITION_SHARE = 0.3  # ACI sets (base_performance_bonus) reporting the transition measures rather than the ACI measures
 MULTI_SUFFIX = "_MULTI"  # a registry record reporting a second registry of the same type
 
 Row = tuple[dict[str, Any], dict[str, Any]]  # (QPP submission document, profile)
