@@ -34,8 +34,6 @@ class Table:
     weights: tuple[tuple[int, ...], ...]  # per row, per category (in the rulebook's category order)
     neutral: tuple[bool, ...]
     lookup: tuple[int, ...]  # the row for each set of scored categories, as a bit mask in category order (NO_ROW: none)
-    weight_columns: tuple[tuple[int, ...], ...]  # per category, per row (one 0 when the table has no rows)
-    neutral_column: tuple[int, ...]  # per row, 1 where the row is neutral (one 0 when the table has no rows)
 
 
 @dataclass(frozen=True)
@@ -47,6 +45,9 @@ class FinalParams:
     reweight_when: dict[str, Expression]
     grounds: dict[str, tuple[tuple[str, Expression], ...]]  # per category, why it may be reweighted (the explanation's)
     tables: tuple[Table, ...]
+    grid_rows: int  # rows per table in the grids below (the longest table's, at least 1)
+    weight_grids: tuple[tuple[int, ...], ...]  # per category, every table's weights as one lookup (see ``_grid``)
+    neutral_grid: tuple[int, ...]  # 1 where a table's row is neutral, as one lookup
     neutral_score: int
     maximum: int
     bonus_formula: Expression
@@ -77,11 +78,10 @@ def final_params(book: Rulebook) -> FinalParams:
         lookup = tuple(index.get(frozenset(c for b, c in enumerate(categories) if m >> b & 1), NO_ROW)
                        for m in range(1 << len(categories)))
         tables.append(Table(address, book.rule(f"{address}.applies_when").expression, index,
-                            tuple(row["label"] for row in rows), weights, neutral, lookup,
-                            tuple(tuple(w[i] for w in weights) or (0,) for i in range(len(categories))),
-                            tuple(int(n) for n in neutral) or (0,)))
+                            tuple(row["label"] for row in rows), weights, neutral, lookup))
     credits = tuple((c, a, book.rule(a).expression, p.fixed(v(f"{a}.percent")))
                     for c in categories for a in book.rules if a.startswith(f"{c}.credits."))
+    grid_rows = max([len(t.weights) for t in tables] + [1])
     exceptional = v("payment.exceptional")
     additional = v("payment.additional_performance_threshold")
     display = v("payment.display")
@@ -92,7 +92,10 @@ def final_params(book: Rulebook) -> FinalParams:
                        if f"weights.reweight_when.{c}" in book.rules},
         grounds={c: tuple((a, book.rule(a).expression) for a in book.rules
                           if a.startswith(f"weights.reweight_grounds.{c}.")) for c in categories},
-        tables=tuple(tables), neutral_score=p.fixed(v(NEUTRAL_SCORES[v("final.neutral_final_score")])),
+        tables=tuple(tables), grid_rows=grid_rows,
+        weight_grids=tuple(_grid([[w[i] for w in t.weights] for t in tables], grid_rows) for i in range(len(categories))),
+        neutral_grid=_grid([[int(n) for n in t.neutral] for t in tables], grid_rows),
+        neutral_score=p.fixed(v(NEUTRAL_SCORES[v("final.neutral_final_score")])),
         maximum=p.fixed(v("final.maximum")), bonus_formula=book.rule("bonuses.complex_patient").expression,
         bonus_requires_data=bool(v("bonuses.requires_submitted_data")),
         submitted_categories=frozenset(v("program.submission_categories").values()),
@@ -103,6 +106,12 @@ def final_params(book: Rulebook) -> FinalParams:
         scaling=p.fixed(v("payment.scaling_factor")), exceptional_scaling=p.fixed(v("payment.exceptional_scaling_factor")),
         display_digits=display["decimals"], display_rounding="down" if display["mode"] == "truncate" else "half_up",
     )
+
+
+def _grid(per_table: list[list[int]], rows: int) -> tuple[int, ...]:
+    """Every table's values in one flat lookup: table t's row r at ``t * rows + r``, then a last 0 for an entity
+    with no table or no row."""
+    return tuple(v for values in per_table for v in [*values, *[0] * (rows - len(values))]) + (0,)
 
 
 def _condition(xp: Any, expression: Expression, facts: dict[str, Any]) -> Any:
@@ -164,13 +173,9 @@ def _index(xp: Any, values: Sequence[int], index: Any) -> Any:
     return np.asarray(values)[index] if isinstance(index, np.ndarray) else values[index]
 
 
-def _table_value(xp: Any, table: Any, row: Any, columns: Sequence[Sequence[int]]) -> Any:
-    """A value of the chosen row of the chosen table (0 where none was found); ``columns``: per table, per row."""
-    result = 0 * table
-    for index, values in enumerate(columns):
-        at = xp.minimum(xp.maximum(row, 0), len(values) - 1)
-        result = xp.where((table == index) & (row >= 0), _index(xp, values, at), result)
-    return result
+def _table_value(xp: Any, p: FinalParams, table: Any, row: Any, grid: Sequence[int]) -> Any:
+    """The chosen table's value for the chosen row, from one of ``p``'s grids (0 where none was found)."""
+    return _index(xp, grid, xp.where((table >= 0) & (row >= 0), table * p.grid_rows + row, len(grid) - 1))
 
 
 def final_score(xp: Any, p: FinalParams, percents: dict[str, Any], weighting: dict[str, Any], bonus: Any) -> dict[str, Any]:
@@ -180,9 +185,9 @@ def final_score(xp: Any, p: FinalParams, percents: dict[str, Any], weighting: di
     table, row = weighting["table"], weighting["row"]
     weights, contributions = {}, {}
     for position, name in enumerate(p.categories):
-        weights[name] = _table_value(xp, table, row, [t.weight_columns[position] for t in p.tables])
+        weights[name] = _table_value(xp, p, table, row, p.weight_grids[position])
         contributions[name] = xp.divide(percents[name] * weights[name], 100, 0, rounding)
-    neutral = _table_value(xp, table, row, [t.neutral_column for t in p.tables]) == 1
+    neutral = _table_value(xp, p, table, row, p.neutral_grid) == 1
     total = bonus
     for value in contributions.values():
         total = total + value
