@@ -136,8 +136,9 @@ def test_a_weight_that_differs_names_the_reweighting_rule_and_the_special_status
     first = sheet["first_difference"]
     assert (first["id"], first["cms"], first["engine"]) == ("quality.weight", 85, 55)
     addresses = [r["address"] for r in first["rules"]]
-    assert addresses[:2] == ["weights.tables.appendix_a", "weights.reweight_when.pi"]
-    reweight = first["rules"][1]
+    assert addresses[:3] == ["weights.tables.appendix_a", "weights.tables.appendix_a.applies_when",
+                             "weights.reweight_when.pi"]
+    reweight = first["rules"][2]
     assert reweight["file"] == "rules/2020/weights.yaml" and "not submitted_pi" in reweight["expression"]
     assert [f["decision"] for f in first["facts"]] == ["pi.reweighted"]
     assert first["facts"][0]["inputs"]["submitted_pi"] is True

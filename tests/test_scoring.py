@@ -235,7 +235,7 @@ def test_a_certified_medical_home_is_a_credit_of_the_rulebook() -> None:
     result = score(doc, 2020, profile={"pcmh": True})
     nodes = {n["id"]: n for n in result.document["trace"]}
     assert result.category("ia")["percent"] == 100 and result.category("ia")["reweighted"] is False
-    assert nodes["ia.score"]["value"] == 0 and nodes["ia.credit"]["rules"] == ["ia.credits.pcmh"]
+    assert nodes["ia.score"]["value"] == 0 and nodes["ia.credit"]["rules"] == ["ia.credits.pcmh", "ia.credits.pcmh.percent"]
 
 
 @pytest.mark.parametrize(("condition", "bonus", "final"), [

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 import yaml
 
 from engine import explain, load, score
+from engine.inputs.submission import Submission
 from engine.rules.loader import load_rulebook
+from engine.rules.model import Rulebook
+from engine.scoring import columnar
+from engine.scoring.scope import program_of
 from engine.scoring.trace import Trace
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -34,7 +39,8 @@ def test_a_credit_is_its_own_node_and_the_category_cites_it() -> None:
     result = score(case / "submission.json", 2022, profile=case / "profile.yaml")
     nodes = _nodes(result)
     assert nodes["ia.score"]["value"] == 0
-    assert nodes["ia.credit"]["value"] == 100 and nodes["ia.credit"]["rules"] == ["ia.credits.app_participant"]
+    assert nodes["ia.credit"]["value"] == 100 and nodes["ia.credit"]["rules"] == ["ia.credits.app_participant",
+                                                                     "ia.credits.app_participant.percent"]
     assert nodes["ia.percent"]["value"] == 100 == result.category("ia")["percent"]
     assert nodes["ia.percent"]["rules"] == ["ia.credits.app_participant"]
 
@@ -82,26 +88,75 @@ def test_pi_hie5_answered_no_names_the_measure_and_its_other_reading() -> None:
            in explain(stands)
 
 
-def test_every_node_cites_only_values_its_kernel_read() -> None:
-    """A node's rules are rulebook addresses the kernel that computed it read when its parameters were built (the
-    category's kernel for a category's own nodes, the final stage for credits, weights, the final score and the
-    payment), so an explanation never cites a value no step read."""
-    from engine.inputs.submission import merge_submissions, read_submission
-    from engine.scoring import columnar
-    from engine.scoring.scope import program_of
+Scored = tuple[int, Rulebook, dict, dict[str, frozenset[str]]]  # year, rulebook, result document, kernels' reads
 
-    final_stage = ("credit", "percent", "reweighted", "weight", "contribution")
+
+@pytest.fixture(scope="module")
+def scored() -> list[Scored]:
+    """Every golden case (what-ifs included) and 1,000 generated submissions a year, each with what its kernels
+    read when their parameters were built."""
+    from engine.inputs.profile import check_profile
+    from engine.inputs.submission import merge_submissions, parse_submission, read_submission
+    from tests.generate import submissions
+
+    def one(year: int, book: Rulebook, submission: Submission, profile: Path | dict | None) -> Scored:
+        result = score(submission, book, profile=profile)
+        return year, book, result.document, columnar.compiled(book.for_program(program_of(submission))).reads
+
+    cases = []
     for case in sorted(p for p in GOLDEN.glob("*/*") if (p / "expected.yaml").exists()):
         overrides = yaml.safe_load((case / "expected.yaml").read_text()).get("overrides") or None
         profile = case / "profile.yaml"
-        book = load(case.parent.name, overrides=overrides)
         submission = merge_submissions([read_submission(p) for p in sorted(case.glob("submission*.json"))])
-        result = score(submission, book, profile=profile if profile.exists() else None)
-        reads = columnar.compiled(book.for_program(program_of(submission))).reads
-        for node in result.document["trace"]:
+        cases.append(one(int(case.parent.name), load(case.parent.name, overrides=overrides), submission,
+                         profile if profile.exists() else None))
+    for year in (2017, 2020, 2021, 2022):
+        book = load(year)
+        cases += [one(year, book, parse_submission(document), check_profile(profile))
+                  for document, profile in submissions(year, 1000, seed=7)]
+    return cases
+
+
+def test_every_node_cites_only_values_its_kernel_read(scored: list[Scored]) -> None:
+    """A node's rules are rulebook addresses the kernel that computed it read when its parameters were built (the
+    category's kernel for a category's own nodes, the final stage for credits, weights, the final score and the
+    payment), so an explanation never cites a value no step read."""
+    final_stage = ("credit", "percent", "reweighted", "weight", "contribution")
+    for _, _, document, reads in scored:
+        for node in document["trace"]:
             head, _, tail = node["id"].partition(".")
             owner = head if head in reads and tail not in final_stage else "final"
-            assert set(node["rules"]) <= reads[owner], (case.name, node["id"], set(node["rules"]) - reads[owner])
+            assert set(node["rules"]) <= reads[owner], (node["id"], set(node["rules"]) - reads[owner])
+
+
+COMPANIONS = {"quality.topped_out_cap_exempt_methods": "quality.topped_out_cap",
+              "quality.collection_type_tie_break": "quality.best_collection_type"}  # read only beside the other
+
+
+def _switched_off(value: object) -> bool:
+    return value is None or value is False or value in ({}, (), []) or \
+        isinstance(value, Mapping) and value.get("enabled") is False
+
+
+def _inert(book: Rulebook, address: str) -> bool:
+    """A value that configures a mechanism its year does not use: none, empty or ``enabled: false``; or one read
+    only beside such a value (a topped-out cap's exempt collection types, the tie-break between collection types
+    when each counts on its own)."""
+    if address in COMPANIONS:
+        return _switched_off(book.value(COMPANIONS[address]))
+    value = book.value(address)
+    return value is not False and _switched_off(value)
+
+
+@pytest.mark.parametrize("year", [2017, 2020, 2021, 2022])
+def test_every_value_a_kernel_reads_is_cited_where_it_decides(scored: list[Scored], year: int) -> None:
+    """The other way round: each value the kernels read is cited by a node of some golden or generated case, so no
+    rule changes a number without the explanation naming it; only values of mechanisms the year does not use are
+    read and never cited."""
+    book = load(year)
+    read = {a for y, b, _, reads in scored if y == year and b is book for kernel in reads.values() for a in kernel}
+    cited = {a for y, b, document, _ in scored if y == year and b is book for n in document["trace"] for a in n["rules"]}
+    assert sorted(a for a in read - cited if not (a in book.params and _inert(book, a))) == []
 
 
 def _json_native(value: object, path: str) -> list[str]:

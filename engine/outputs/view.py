@@ -124,7 +124,6 @@ def _payment(s: Source) -> Payment:
     """The payment adjustment, its rules cited in the order it shows them."""
     d, cite = s.document["payment"], s.notes.cite
     exceptional = d["band"] == "positive_exceptional"
-    display = s.book.value("payment.display")
     curve = _curve(s.book, s.document["final_score"])
     cliff = next((score for label, score in curve.marks if label == "full_negative"), None)
     return Payment(
@@ -145,9 +144,9 @@ def _payment(s: Source) -> Payment:
         exceptional_scaling_factor=d["exceptional_scaling_factor"],
         exceptional=s.figure("payment.exceptional", cite("payment.exceptional_scaling_factor") if exceptional else ()),
         total=s.figure("payment.total"),
-        shown_adjustment=Figure(d["display"]["adjustment"], "payment.adjustment", cite("payment.display")),
-        shown_exceptional=Figure(d["display"]["exceptional"], "payment.exceptional"),
-        shown_total=Figure(d["display"]["total"], "payment.total"), shown_places=int(display["decimals"]),
+        shown_adjustment=s.figure("payment.display.adjustment", cite("payment.display")),
+        shown_exceptional=s.figure("payment.display.exceptional"), shown_total=s.figure("payment.display.total"),
+        shown_places=int(s.nodes["payment.display.total"]["inputs"]["decimals"]),
         factors_derived=bool(d["scaling_factor_unverified"]) and (d["adjustment"] > 0 or d["exceptional"] > 0),
         curve=curve)
 

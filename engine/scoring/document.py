@@ -55,7 +55,8 @@ def _credits(b: Build, p: f.FinalParams, parts: dict[str, CategoryPart], eligibl
         if eligible["credit"][name] >= 0:
             address = p.credits[eligible["credit_rule"][name]][1]
             credit = b.d(eligible["credit"][name])
-            b.trace.add(f"{name}.credit", credit, [address], _used(b.book, address, facts), "credited")
+            b.trace.add(f"{name}.credit", credit, [address, f"{address}.percent"], _used(b.book, address, facts),
+                        "credited")
             inputs["credit"] = credit
             if credit > part.percent:
                 rules, applied[name] = [address], address
@@ -85,7 +86,7 @@ def _weights(b: Build, p: f.FinalParams, submission: Submission, weighting: dict
                                f"categories {scored} ({submission.entity_type})")
     row = weighting["row"]
     for position, name in enumerate(p.categories):
-        b.trace.add(f"{name}.weight", table.weights[row][position], [table.address],
+        b.trace.add(f"{name}.weight", table.weights[row][position], [table.address, f"{table.address}.applies_when"],
                     {"scored": scored, "row": table.labels[row]}, "row")
     return table, row
 
@@ -118,7 +119,7 @@ def _final(b: Build, p: f.FinalParams, table: f.Table, parts: dict[str, Category
                             "maximum": b.d(p.maximum)}, "neutral")
     contributions = {name: b.d(v) for name, v in scored["contributions"].items()}
     capped = sum(int(v) for v in scored["contributions"].values()) + int(scored["bonus"]) > int(scored["final_score"])
-    return b.trace.add("final_score", value, ["final.maximum"],
+    return b.trace.add("final_score", value, ["final.maximum", "program.categories", "program.precision"],
                        {**contributions, "complex_patient_bonus": b.d(scored["bonus"]), "maximum": b.d(p.maximum)},
                        "capped" if capped else "sum")
 
@@ -145,11 +146,15 @@ def _payment(b: Build, p: f.FinalParams, out: dict[str, Any], final: int | float
                 {"before_scaling": exceptional, "scaling_factor": exceptional_scaling}, "scaled")
     total = b.d(out["total"])
     b.trace.add("payment.total", total, [], {"adjustment": scaled, "exceptional": extra}, "sum")
+    shown = {name: b.trace.add(f"payment.display.{name}", b.d(out["display"][name]), ["payment.display"],
+                               {"value": value, "decimals": p.display_digits},
+                               "truncated" if p.display_rounding == "down" else "rounded")
+             for name, value in (("adjustment", scaled), ("exceptional", extra), ("total", total))}
     return {
         "band": band, "adjustment_before_scaling": adjustment, "exceptional_before_scaling": exceptional,
         "scaling_factor": scaling, "exceptional_scaling_factor": exceptional_scaling,
         "adjustment": scaled, "exceptional": extra, "total": total,
-        "display": {k: b.d(v) for k, v in out["display"].items()},
+        "display": shown,
         "performance_threshold": threshold,
         "additional_performance_threshold": None if p.additional_threshold is None else b.d(p.additional_threshold),
         "scaling_factor_unverified": bool(b.book.param("payment.scaling_factor").unverified),

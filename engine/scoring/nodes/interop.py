@@ -142,7 +142,7 @@ def build_aci(b: Build, name: str, out: dict[str, Any], e: dict[str, Any], p: a.
     b.trace.add("pi.bonus", bonus, ["pi.registry_bonus", "pi.cehrt_bonus"],
                 {"registry": bool(out["registry_bonus"]), "cehrt": bool(out["cehrt_bonus"])}, "bonus")
     percent = b.d(out["percent"])
-    b.trace.add("pi.score", percent, ["pi.maximum_points", "pi.set_choice"],
+    b.trace.add("pi.score", percent, ["pi.maximum_points", "pi.set_choice", "pi.transition_set_marker", "pi.common_categories"],
                 {"set": set_name, "base": base, "performance": performance, "bonus": bonus, "maximum": b.d(p.maximum)},
                 "base_not_earned" if missing else "set_total")
     return CategoryPart(percent, True, {"set": set_name, "base": base, "performance": performance, "bonus": bonus,
