@@ -129,6 +129,8 @@ def _payment(b: Build, p: f.FinalParams, out: dict[str, Any], final: int | float
     rules = ["payment.performance_threshold", "payment.applicable_percent"]
     if band == "maximum_negative":
         rules.append("payment.full_negative_fraction")
+    if band in ("positive", "positive_exceptional"):  # the scale runs from the threshold to the maximum score
+        rules.append("final.maximum")
     if band == "positive_exceptional":
         rules += ["payment.additional_performance_threshold", "payment.exceptional"]
     threshold = b.d(p.threshold)

@@ -62,6 +62,8 @@ def _measure(b: Build, p: k.PiParams, m: k.PiMeasure, out: dict[str, Any], e: di
     if status in (k.RATE, k.RATE_MINIMUM):
         num, den = e[f"{m.id}:num"], e[f"{m.id}:den"]
         rules = ["pi.measures", "pi.rounding"] + (["pi.exclusions"] if claimed else [])
+        if m.id == p.all_excluded_to and out["public_health_excluded"] and not out["public_health_yes"]:
+            rules.append("pi.public_health")  # the public health objective's points, moved here
         inputs: dict[str, Any] = {"numerator": num, "denominator": den, "available": available,
                                   "exact": b.ratio(num * out[f"{m.id}:available"], den * b.precision.one) if den else 0,
                                   "rounding": b.book.value("pi.rounding")}

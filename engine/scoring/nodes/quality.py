@@ -136,9 +136,10 @@ def _category_nodes(b: Build, out: dict[str, Any], rows: dict[str, list[Any]]) -
                  "reduction": v("quality.suppressed_measure_reduction"), "reduced_for": reduced}, "counted_measures")
     counted = [rows["measure"][i] for i in sorted(range(len(rows["row"])), key=lambda i: rows["row"][i])
                if rows["counted"][i]]
+    several = len(set(rows["measure"])) < len(rows["measure"])  # a measure by more than one collection type
     b.trace.add("quality.achievement", b.d(out["achievement"]),
-                ["quality.counted_measures", "quality.tie_break", "quality.required_measure_types"],
-                {"counted": counted}, "counted")
+                ["quality.counted_measures", "quality.tie_break", "quality.required_measure_types",
+                 *(["quality.best_collection_type"] if several else [])], {"counted": counted}, "counted")
     bonus: dict[str, int | float] = {}
     if out["denominator"] > 0:
         bonus["outcome_high_priority"] = b.trace.add(
