@@ -161,26 +161,46 @@ def test_every_value_a_kernel_reads_is_cited_where_it_decides(scored: list[Score
     assert sorted(a for a in read - cited if not (a in book.params and _inert(book, a))) == []
 
 
-def _changed_alone(value: object) -> list[tuple[str, object]]:
-    """What-ifs that change one number or true/false of a value: the value itself, or one field of a mapping."""
-    def other(v: object) -> object | None:
-        if isinstance(v, bool):
-            return not v
-        if isinstance(v, int | float | Decimal):
-            return v + 1 if isinstance(v, int) else float(v) * 1.1
-        return None
+def _enums() -> list[list[str]]:
+    """Every list of choices the rulebook schemas give (a rounding rule, a tie-break, a display mode...)."""
+    found: list[list[str]] = []
 
-    if other(value) is not None:
-        return [("", other(value))]
-    if not isinstance(value, Mapping):
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("enum"), list) and all(isinstance(c, str) for c in node["enum"]):
+                found.append(node["enum"])
+            for item in node.values():
+                walk(item)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for path in sorted((GOLDEN.parents[1] / "schemas" / "rules").glob("*.schema.json")):
+        walk(json.loads(path.read_text()))
+    return found
+
+
+def _changed_alone(value: object, enums: list[list[str]]) -> list[tuple[str, object]]:
+    """What-ifs that change one number, true/false or choice of a value: the value itself, or one field of a
+    mapping (a choice becomes each other choice of a schema list that holds it)."""
+    def others(v: object) -> list[object]:
+        if isinstance(v, bool):
+            return [not v]
+        if isinstance(v, int | float | Decimal):
+            return [v + 1 if isinstance(v, int) else float(v) * 1.1]
+        if isinstance(v, str):
+            return sorted({c for choices in enums if v in choices for c in choices} - {v})
         return []
+
+    if not isinstance(value, Mapping):
+        return [("", o) for o in others(value)]
     plain = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
-    return [(f"[{k}]", {**plain, k: other(v)}) for k, v in value.items() if other(v) is not None]
+    return [(f"[{k}]={o}", {**plain, k: o}) for k, v in value.items() for o in others(v)]
 
 
 @pytest.mark.parametrize("year", [2017, 2020, 2021, 2022])
 def test_a_what_if_that_moves_a_number_is_cited_where_it_moved(year: int) -> None:
-    """Each number or true/false the kernels read (alone, or a field of a mapping) changed by a what-if: on every
+    """Each number, true/false or choice the kernels read (alone, or a field of a mapping) changed by a what-if: on every
     golden case of the year where a node's value moves, a node whose value moved cites the value (with the what-if
     or without it), so ``compare`` and a reader of the trace can always name the rule behind a difference."""
     book = load(year)
@@ -193,9 +213,9 @@ def test_a_what_if_that_moves_a_number_is_cited_where_it_moved(year: int) -> Non
     read = {a for _, submission, _ in cases
             for kernel in columnar.compiled(book.for_program(program_of(submission))).reads.values() for a in kernel}
     before = {name: _nodes(score(submission, book, profile=profile)) for name, submission, profile in cases}
-    unexplained = []
+    unexplained, enums = [], _enums()
     for address in sorted(a for a in read if a in book.params):
-        for part, value in _changed_alone(book.value(address)):
+        for part, value in _changed_alone(book.value(address), enums):
             try:
                 other = load(year, overrides={address: value})
             except MipsError:

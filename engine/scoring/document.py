@@ -129,6 +129,8 @@ def _payment(b: Build, p: f.FinalParams, out: dict[str, Any], final: int | float
     rules = ["payment.performance_threshold", "payment.applicable_percent"]
     if band == "maximum_negative":
         rules.append("payment.full_negative_fraction")
+    if band in ("negative", "positive", "positive_exceptional"):  # a quotient at the declared precision
+        rules.append("program.precision")
     if band in ("positive", "positive_exceptional"):  # the scale runs from the threshold to the maximum score
         rules.append("final.maximum")
     if band == "positive_exceptional":
@@ -141,10 +143,12 @@ def _payment(b: Build, p: f.FinalParams, out: dict[str, Any], final: int | float
                 "exceptional" if out["exceptional_before_scaling"] else "no_exceptional")
     scaling, exceptional_scaling = b.d(p.scaling), b.d(p.exceptional_scaling)
     scaled, extra = b.d(out["adjustment"]), b.d(out["total"] - out["adjustment"])
-    b.trace.add("payment.adjustment", scaled, ["payment.scaling_factor"],
+    b.trace.add("payment.adjustment", scaled,
+                ["payment.scaling_factor", *(["program.precision"] if out["adjustment_before_scaling"] > 0 else [])],
                 {"before_scaling": adjustment, "scaling_factor": scaling},
                 "scaled" if out["adjustment_before_scaling"] > 0 else "not_scaled")
-    b.trace.add("payment.exceptional", extra, ["payment.exceptional_scaling_factor"],
+    b.trace.add("payment.exceptional", extra,
+                ["payment.exceptional_scaling_factor", *(["program.precision"] if out["exceptional_before_scaling"] else [])],
                 {"before_scaling": exceptional, "scaling_factor": exceptional_scaling}, "scaled")
     total = b.d(out["total"])
     b.trace.add("payment.total", total, [], {"adjustment": scaled, "exceptional": extra}, "sum")
