@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from engine import explain, load, score
-from engine.base.errors import SubmissionError
+from engine.base.errors import OverrideError, SubmissionError
 from engine.base.schemas import validator
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "2020-individual-quality-ia-pi.json"
@@ -257,6 +257,22 @@ def test_small_practice_bonus_condition_is_the_rulebooks(condition: str, bonus: 
         assert nodes["quality.bonus.small_practice"].rules[:2] == ("quality.small_practice_bonus",
                                                                   "quality.small_practice_bonus_when")
         assert nodes["quality.bonus.small_practice"].inputs == {"measures_submitted": 6}
+
+
+def test_a_tables_condition_is_a_what_if_address() -> None:
+    # The weight nodes cite the chosen table's condition (weights.tables.<id>.applies_when): a what-if on that address
+    # moves the bundled individual from Appendix A (55 / 0 / 15 / 30) to the APM scoring standard's row
+    # "APM scoring standard default" (rules/2020/weights.yaml: 50 / 0 / 20 / 30). Quality 85.218667 % (as derived
+    # above) x 50 % = 42.6093335, 42.609334 at six decimals half up; + 100 x 20 % + 69 x 30 % + 6.6 = 89.909334.
+    result = score(EXAMPLE, profile=EXAMPLE.parent / "2020-small-practice.yaml", overrides={
+        "weights.tables.appendix_a.applies_when": "entity_type == 'nobody'",
+        "weights.tables.apm_scoring_standard.applies_when": "entity_type in ('apm', 'individual')"})
+    assert result.final_score == 89.909334
+    assert result.document["reweighting"]["row"] == "APM scoring standard default"
+    assert result.trace.nodes["quality.weight"].rules[:2] == ("weights.tables.apm_scoring_standard",
+                                                             "weights.tables.apm_scoring_standard.applies_when")
+    with pytest.raises(OverrideError, match="replaced by its expression"):
+        score(EXAMPLE, overrides={"weights.tables.appendix_a.applies_when": None})
 
 
 def _quality_set(method: str, measurements: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -115,17 +115,31 @@ def check_overrides(docs: Mapping[str, Any], overrides: Mapping[str, Any]) -> No
 
 
 def apply_override(docs: dict[str, Any], address: str, value: Any) -> None:
-    """Replace the value (or a condition's expression, or a table's rows) at ``address`` in the raw documents."""
+    """Replace the value (or a condition's expression, or a table's rows or condition) at ``address`` in the raw
+    documents."""
     node = _node_at(docs, address)
-    if isinstance(node, dict) and "rows" in node and "id" in node:
+    owner, _, key = address.rpartition(".")
+    table: Any = _node_at(docs, owner) if key == "applies_when" else None
+    if _is_table(node):
         node["rows"] = value
+    elif _is_table(table):
+        table["applies_when"] = _expression(address, value)
     elif is_param(node):
         node["value"] = value
         node.pop("amendments", None)
     elif is_rule(node):
-        if isinstance(value, dict | list) or value is None:
-            raise OverrideError(f"--set {address}: a condition or formula is replaced by its expression (text, e.g. "
-                                f"--set {address}=False), not by {value!r:.60}")
-        node["formula" if "formula" in node else "when"] = str(value)
+        node["formula" if "formula" in node else "when"] = _expression(address, value)
     else:
         raise OverrideError(f"--set {address}: no rulebook value has this address")
+
+
+def _is_table(node: Any) -> bool:
+    return isinstance(node, dict) and "rows" in node and "id" in node
+
+
+def _expression(address: str, value: Any) -> str:
+    """A condition's or formula's new expression, as text (a number or true/false is its own expression)."""
+    if isinstance(value, dict | list) or value is None:
+        raise OverrideError(f"--set {address}: a condition or formula is replaced by its expression (text, e.g. "
+                            f"--set {address}=False), not by {value!r:.60}")
+    return str(value)
