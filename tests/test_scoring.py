@@ -236,6 +236,11 @@ def test_a_certified_medical_home_is_a_credit_of_the_rulebook() -> None:
     nodes = {n["id"]: n for n in result.document["trace"]}
     assert result.category("ia")["percent"] == 100 and result.category("ia")["reweighted"] is False
     assert nodes["ia.score"]["value"] == 0 and nodes["ia.credit"]["rules"] == ["ia.credits.pcmh", "ia.credits.pcmh.percent"]
+    # The credit's percent, as the node cites it, is a what-if address: quality (41.1312 + 4) / 60 = 75.218667 % x 55 %
+    # = 41.370267 (no small-practice bonus in this profile), PI 20.7, no complex patient bonus; IA 100 % x 15 % = 15
+    # gives 77.070267, a credit of 50 % gives 7.5 and 69.570267.
+    assert result.final_score == 77.070267
+    assert score(doc, 2020, profile={"pcmh": True}, overrides={"ia.credits.pcmh.percent": 50}).final_score == 69.570267
 
 
 @pytest.mark.parametrize(("condition", "bonus", "final"), [

@@ -161,6 +161,23 @@ def test_every_value_a_kernel_reads_is_cited_where_it_decides(scored: list[Score
     assert sorted(a for a in read - cited if not (a in book.params and _inert(book, a))) == []
 
 
+def _thawed(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {k: _thawed(v) for k, v in value.items()}
+    return [_thawed(v) for v in value] if isinstance(value, tuple) else value
+
+
+@pytest.mark.parametrize("year", [2017, 2020, 2021, 2022])
+def test_every_address_a_node_cites_can_be_set_by_a_what_if(scored: list[Scored], year: int) -> None:
+    """A reader who finds an address in the trace can try another value for it: each is a what-if address (set here
+    to the value it has)."""
+    book = load(year)
+    cited = {a for y, b, document, _ in scored if y == year and b is book for n in document["trace"] for a in n["rules"]}
+    for address in sorted(cited):
+        value = _thawed(book.value(address)) if address in book.params else book.rule(address).expression.text
+        assert list(load_rulebook(year, overrides={address: value}).overrides) == [address]
+
+
 def _enums() -> list[list[str]]:
     """Every list of choices the rulebook schemas give (a rounding rule, a tie-break, a display mode...)."""
     found: list[list[str]] = []

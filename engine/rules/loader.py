@@ -29,13 +29,12 @@ from engine.rules.expressions import ExpressionError, ExpressionKind, compile_ex
 from engine.rules.fixed_point import zero_divisors
 from engine.rules.model import Param, Rule, Rulebook
 from engine.rules.names import INPUT_SETS
-from engine.rules.overrides import apply_override, check_overrides, check_values, is_param, is_rule, parse_as_of
+from engine.rules.overrides import RULE_KEYS, apply_override, check_overrides, check_values, is_param, is_rule, parse_as_of
 from engine.rules.reference import Reference, load_reference
 
 REFERENCE_FILE = "reference/cms-measures.json"
 REFERENCE_BYTES = 16 << 20  # a year's CMS data is about 0.5 MB
 OPTIONAL_STEMS = {"crosswalk"}
-RULE_KEYS = {"id", "when", "formula", "inputs", "cite", "unverified", "note"}
 _CACHE_SIZE = 32
 _cache: OrderedDict[tuple, Rulebook] = OrderedDict()
 

@@ -11,6 +11,7 @@ from engine.base.errors import OverrideError, RulebookError
 from engine.base.yamlsource import MAX_BYTES, parse_yaml, plain_data_problem
 
 MAX_ADDRESS = 200
+RULE_KEYS = {"id", "when", "formula", "inputs", "cite", "unverified", "note"}  # a rule's own keys; the rest are its values
 _ADDRESS = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 
 
@@ -115,15 +116,17 @@ def check_overrides(docs: Mapping[str, Any], overrides: Mapping[str, Any]) -> No
 
 
 def apply_override(docs: dict[str, Any], address: str, value: Any) -> None:
-    """Replace the value (or a condition's expression, or a table's rows or condition) at ``address`` in the raw
-    documents."""
+    """Replace the value (or a condition's expression, a value a condition carries, or a table's rows or condition) at
+    ``address`` in the raw documents."""
     node = _node_at(docs, address)
-    owner, _, key = address.rpartition(".")
-    table: Any = _node_at(docs, owner) if key == "applies_when" else None
+    owner_address, _, key = address.rpartition(".")
+    owner: Any = _node_at(docs, owner_address) if owner_address else None
     if _is_table(node):
         node["rows"] = value
-    elif _is_table(table):
-        table["applies_when"] = _expression(address, value)
+    elif _is_table(owner) and key == "applies_when":
+        owner["applies_when"] = _expression(address, value)
+    elif is_rule(owner) and key in owner and key not in RULE_KEYS:  # a value a rule carries (a credit's percent)
+        owner[key] = value
     elif is_param(node):
         node["value"] = value
         node.pop("amendments", None)
