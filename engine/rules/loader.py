@@ -139,7 +139,8 @@ class _Builder:
         self.params[dotted] = Param(dotted, freeze(node["rows"]), tuple(node["cite"]), self.display(f"{stem}.yaml"),
                                     line, node.get("unverified"), node.get("title"))
         condition = {"when": node["applies_when"], "inputs": "eligibility", "cite": node["cite"]}
-        self.rule_nodes.append((stem, condition, pointer_join(pointer, "applies_when"), f"{dotted}.applies_when", line))
+        where = pointer_join(pointer, "applies_when")
+        self.rule_nodes.append((stem, condition, where, f"{dotted}.applies_when", self.loc(stem, where).line))
 
 
 def _checksum(files: Mapping[str, str]) -> str:
