@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -161,7 +162,8 @@ def test_every_value_a_kernel_reads_is_cited_where_it_decides(scored: list[Score
     assert sorted(a for a in read - cited if not (a in book.params and _inert(book, a))) == []
 
 
-def _thawed(value: object) -> object:
+def _thawed(value: object) -> Any:
+    """A loaded (frozen) value as plain data, as a what-if gives it."""
     if isinstance(value, Mapping):
         return {k: _thawed(v) for k, v in value.items()}
     return [_thawed(v) for v in value] if isinstance(value, tuple) else value
@@ -211,8 +213,7 @@ def _changed_alone(value: object, enums: list[list[str]]) -> list[tuple[str, obj
 
     if not isinstance(value, Mapping):
         return [("", o) for o in others(value)]
-    plain = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
-    return [(f"[{k}]={o}", {**plain, k: o}) for k, v in value.items() for o in others(v)]
+    return [(f"[{k}]={o}", {**_thawed(value), k: o}) for k, v in value.items() for o in others(v)]
 
 
 def _reversed(book: Rulebook, address: str) -> list[tuple[str, object]]:
