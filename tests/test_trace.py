@@ -209,11 +209,18 @@ def _changed_alone(value: object, enums: list[list[str]]) -> list[tuple[str, obj
             return [v + 1 if isinstance(v, int) else float(v) * 1.1]
         if isinstance(v, str):
             return sorted({c for choices in enums if v in choices for c in choices} - {v})
+        if isinstance(v, tuple) and v and all(isinstance(i, str) for i in v):
+            return [list(v[1:])]  # a list of names without its first
         return []
 
     if not isinstance(value, Mapping):
         return [("", o) for o in others(value)]
     return [(f"[{k}]={o}", {**_thawed(value), k: o}) for k, v in value.items() for o in others(v)]
+
+
+def _outcome(node: dict | None) -> tuple | None:
+    """What a node decided: its value and its reason (none where the node is not written)."""
+    return None if node is None else (node["value"], node["reason"])
 
 
 def _reversed(book: Rulebook, address: str) -> list[tuple[str, object]]:
@@ -225,9 +232,9 @@ def _reversed(book: Rulebook, address: str) -> list[tuple[str, object]]:
 @pytest.mark.parametrize("year", [2017, 2020, 2021, 2022])
 def test_a_what_if_that_moves_a_number_is_cited_where_it_moved(year: int) -> None:
     """Each number, true/false or choice the kernels read (alone, or a field of a mapping), and each condition or
-    formula (negated, plus one), changed by a what-if: on every golden case of the year where a node's value moves, a
-    node whose value moved cites it (with the what-if or without it), so ``compare`` and a reader of the trace can
-    always name the rule behind a difference."""
+    formula (negated, plus one), and each list of names without its first, changed by a what-if: on every golden case
+    of the year where a node's value or reason moves, a node that moved cites it (with the what-if or without it), so
+    ``compare`` and a reader of the trace can always name the rule behind a difference."""
     book = load(year)
     cases = []
     for case in sorted((GOLDEN / str(year)).iterdir()):
@@ -250,7 +257,7 @@ def test_a_what_if_that_moves_a_number_is_cited_where_it_moved(year: int) -> Non
                     after, was = _nodes(score(submission, other, profile=profile)), before[name]
                 except MipsError:
                     continue  # e.g. a table's condition negated: no row of the table it now falls to fits
-                moved = [i for i in set(was) | set(after) if (was.get(i) or {}).get("value") != (after.get(i) or {}).get("value")]
+                moved = [i for i in set(was) | set(after) if _outcome(was.get(i)) != _outcome(after.get(i))]
                 if moved and not any(address in (was.get(i) or {}).get("rules", []) + (after.get(i) or {}).get("rules", [])
                                      for i in moved):
                     unexplained.append((f"{address}{part}", name, sorted(moved)[:4]))
