@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from engine import explain, load, score
-from engine.base.errors import OverrideError, SubmissionError
+from engine.base.errors import OverrideError, RulebookErrors, SubmissionError
 from engine.base.schemas import validator
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "2020-individual-quality-ia-pi.json"
@@ -241,6 +241,9 @@ def test_a_certified_medical_home_is_a_credit_of_the_rulebook() -> None:
     # gives 77.070267, a credit of 50 % gives 7.5 and 69.570267.
     assert result.final_score == 77.070267
     assert score(doc, 2020, profile={"pcmh": True}, overrides={"ia.credits.pcmh.percent": 50}).final_score == 69.570267
+    with pytest.raises(RulebookErrors, match="expected number, found a string 'abc'") as broken:
+        score(doc, 2020, profile={"pcmh": True}, overrides={"ia.credits.pcmh.percent": "abc"})
+    assert broken.value.errors[0].location.pointer == "/credits/0/percent"
 
 
 @pytest.mark.parametrize(("condition", "bonus", "final"), [
@@ -278,6 +281,12 @@ def test_a_tables_condition_is_a_what_if_address() -> None:
                                                              "weights.tables.apm_scoring_standard.applies_when")
     with pytest.raises(OverrideError, match="replaced by its expression"):
         score(EXAMPLE, overrides={"weights.tables.appendix_a.applies_when": None})
+    with pytest.raises(RulebookErrors) as broken:  # located at the condition itself, as the file has it
+        score(EXAMPLE, overrides={"weights.tables.appendix_a.applies_when": "entity_type =="})
+    error = broken.value.errors[0]
+    assert (error.location.file, error.location.line, error.location.pointer) == ("rules/2020/weights.yaml", 177,
+                                                                                    "/tables/0/applies_when")
+    assert "does not parse" in error.message
 
 
 def _quality_set(method: str, measurements: dict[str, dict[str, Any]]) -> dict[str, Any]:

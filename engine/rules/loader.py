@@ -67,6 +67,7 @@ class _Builder:
         self.as_of = as_of
         self.errors: list[RulebookError] = []
         self.params: dict[str, Param] = {}
+        # per rule: its file stem, the rule, its expression's JSON pointer, its address and its line
         self.rule_nodes: list[tuple[str, dict, str, str, int | None]] = []
 
     def display(self, name: str) -> str:
@@ -90,7 +91,7 @@ class _Builder:
         if is_param(node):
             self.add_param(stem, node, pointer, dotted)
         elif is_rule(node):
-            self.rule_nodes.append((stem, node, pointer, dotted, self.loc(stem, pointer).line))
+            self.rule_nodes.append((stem, node, _expression_at(node, pointer), dotted, self.loc(stem, pointer).line))
         elif isinstance(node, dict):
             for key, child in node.items():
                 self.walk(stem, child, pointer_join(pointer, key), f"{dotted}.{key}")
@@ -103,7 +104,7 @@ class _Builder:
             self.add_table(stem, item, where, address)
             return
         # a list of conditions, each with the values it carries (e.g. a credit's percent)
-        self.rule_nodes.append((stem, item, where, address, self.loc(stem, where).line))
+        self.rule_nodes.append((stem, item, _expression_at(item, where), address, self.loc(stem, where).line))
         for key, value in item.items():
             if key not in RULE_KEYS:
                 self.add_param(stem, {"value": value, "cite": item["cite"], "note": item.get("note")},
@@ -141,6 +142,11 @@ class _Builder:
         condition = {"when": node["applies_when"], "inputs": "eligibility", "cite": node["cite"]}
         where = pointer_join(pointer, "applies_when")
         self.rule_nodes.append((stem, condition, where, f"{dotted}.applies_when", self.loc(stem, where).line))
+
+
+def _expression_at(rule: dict, pointer: str) -> str:
+    """The pointer of a rule's expression (its formula or its condition)."""
+    return pointer_join(pointer, "formula" if "formula" in rule else "when")
 
 
 def _checksum(files: Mapping[str, str]) -> str:
@@ -343,7 +349,7 @@ def _compile_rules(build: _Builder) -> dict[str, Rule]:
                 raise ExpressionError(f"{what} {node[key]!r:.80}: the divisor {divisor} is 0 at the rulebook's precision "
                                       f"of {digits} decimals (program.precision)")
         except ExpressionError as exc:
-            build.errors.append(RulebookError(build.loc(stem, pointer_join(pointer, key)), str(exc)))
+            build.errors.append(RulebookError(build.loc(stem, pointer), str(exc)))
             continue
         rules[dotted] = Rule(dotted, expression, tuple(node["cite"]), build.display(f"{stem}.yaml"),
                              line, node.get("unverified"), node.get("note"))

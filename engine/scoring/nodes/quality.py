@@ -3,6 +3,7 @@ improvement and the category score, from the quality kernel's outputs and row co
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from engine.inputs.measurements import UNIT
@@ -91,10 +92,7 @@ def _measures(b: Build, rows: dict[str, list[Any]], has_denominator: bool) -> li
     names = list(rows)
     best = {m: (rows["method"][i], rows["points"][i]) for i, m in enumerate(rows["measure"])
             if rows["best"][i] and rows["scored"][i]}  # each measure's collection type that counts, and its points
-    scored_points: dict[str, list[int]] = {}  # each measure's points by every collection type scored
-    for measure, points, scored in zip(rows["measure"], rows.get("points", []), rows.get("scored", []), strict=True):
-        if scored:
-            scored_points.setdefault(measure, []).append(points)
+    scored_by = Counter(m for m, scored in zip(rows["measure"], rows.get("scored", []), strict=True) if scored)
     one_counts = bool(b.book.value("quality.best_collection_type"))
     for values in zip(*rows.values(), strict=True):
         r = dict(zip(names, values, strict=True))
@@ -105,7 +103,7 @@ def _measures(b: Build, rows: dict[str, list[Any]], has_denominator: bool) -> li
             tie = points == r["points"]
             rules = [*rules, "quality.best_collection_type", *(["quality.collection_type_tie_break"] if tie else [])]
             inputs = {**inputs, "counted_instead": method, "equal_points": tie}
-        elif not one_counts and r["scored"] and len(scored_points[r["measure"]]) > 1:  # each collection type counts
+        elif not one_counts and r["scored"] and scored_by[r["measure"]] > 1:  # each collection type counts
             rules = [*rules, "quality.best_collection_type"]
         b.trace.add(f"quality.measures.{r['measure']}.{r['method']}", value, rules, inputs, reason)
         meta = b.book.reference.quality.get(r["measure"]) or {}
